@@ -1,0 +1,193 @@
+"""Members of an upload: a single file, a folder, or a zip, read safely.
+
+Every upload is seen as a flat list of members (a path and a way to open it). Zip archives are
+checked whole before any member is read: an absolute or ``..`` member path, a total uncompressed
+size over the limit, or a compression ratio typical of zip bombs refuses the archive without
+expanding it. Nested archives are not opened.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import IO, cast
+
+from ingest.errors import MalformedFileError, UnsafeInputError
+
+HEAD_BYTES = 64 * 1024
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what an archive may expand to. The defaults admit a decade of Apple Watch data."""
+
+    max_total_bytes: int = 16 * 1024**3
+    max_members: int = 200_000
+    #: uncompressed/compressed; real exports stay far below (Apple Health XML: about 20-40)
+    max_ratio: float = 250.0
+    #: the ratio is only judged on members larger than this, tiny files compress oddly
+    ratio_floor_bytes: int = 1024 * 1024
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of an upload. ``display`` names it for people (``export.zip!a/export.xml``);
+    ``path`` is its posix path inside the container, used for name hints."""
+
+    display: str
+    path: str
+    size: int | None
+    opener: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name
+
+    def open(self) -> IO[bytes]:
+        return self.opener()
+
+    def head(self, n: int = HEAD_BYTES) -> bytes:
+        with self.open() as fh:
+            return fh.read(n)
+
+
+def is_zip(head: bytes) -> bool:
+    return head[:4] in ZIP_MAGIC
+
+
+def iter_members(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    display: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[Member]:
+    """Yield the members of a file, folder, zip file or in-memory bytes, sorted by path."""
+    if isinstance(source, bytes):
+        label = display or "<upload>"
+        if is_zip(source[:4]):
+            yield from _zip_members(lambda: io.BytesIO(source), label, limits)
+        else:
+            yield Member(label, label, len(source), lambda: io.BytesIO(source))
+        return
+    path = Path(source)
+    label = display or str(path)
+    if path.is_dir():
+        yield from _dir_members(path, label)
+    elif path.is_file():
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if is_zip(magic):
+            yield from _zip_members(lambda: path.open("rb"), label, limits)
+        else:
+            yield Member(label, path.name, path.stat().st_size, lambda: path.open("rb"))
+    else:
+        raise MalformedFileError(label, "no such file or folder")
+
+
+def _dir_members(root: Path, label: str) -> Iterator[Member]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fname in sorted(filenames):
+            full = Path(dirpath) / fname
+            if fname.startswith(".") or full.is_symlink():
+                continue  # .DS_Store and links that could point outside the upload
+            rel = full.relative_to(root).as_posix()
+            yield Member(f"{label}/{rel}", rel, full.stat().st_size, partial(full.open, "rb"))
+
+
+def _unsafe_name(name: str) -> bool:
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        return True
+    return ".." in PurePosixPath(norm).parts
+
+
+def _zip_members(opener: Callable[[], IO[bytes]], label: str, limits: Limits) -> Iterator[Member]:
+    try:
+        with zipfile.ZipFile(opener()) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise MalformedFileError(label, f"not a readable zip archive ({exc})") from exc
+    if len(infos) > limits.max_members:
+        raise UnsafeInputError(
+            label, f"zip has {len(infos)} members, more than {limits.max_members}"
+        )
+    total = 0
+    for info in infos:
+        if _unsafe_name(info.filename):
+            raise UnsafeInputError(
+                label, f"member path {info.filename!r} is absolute or leaves the archive"
+            )
+        total += info.file_size
+        if info.file_size > limits.ratio_floor_bytes:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > limits.max_ratio:
+                raise UnsafeInputError(
+                    label,
+                    f"member {info.filename!r} expands {ratio:.0f}-fold "
+                    f"(limit {limits.max_ratio:.0f}): refused as a zip bomb",
+                )
+    if total > limits.max_total_bytes:
+        raise UnsafeInputError(
+            label, f"zip expands to {total} bytes, more than the limit of {limits.max_total_bytes}"
+        )
+    for info in sorted(infos, key=lambda i: i.filename):
+        if PurePosixPath(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
+            continue
+        yield Member(
+            f"{label}!{info.filename}",
+            info.filename,
+            info.file_size,
+            partial(_open_zip_member, opener, info, label),
+        )
+
+
+def _open_zip_member(
+    opener: Callable[[], IO[bytes]], info: zipfile.ZipInfo, label: str
+) -> IO[bytes]:
+    try:
+        zf = zipfile.ZipFile(opener())
+        # ZipExtFile never yields more than the declared file_size and checks the CRC at the end
+        return cast(IO[bytes], io.BufferedReader(_ClosingMember(zf, zf.open(info))))
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+        raise MalformedFileError(f"{label}!{info.filename}", f"cannot open member ({exc})") from exc
+
+
+class _ClosingMember(io.RawIOBase):
+    """A zip member stream that closes its archive with it and reports corruption as our error."""
+
+    def __init__(self, zf: zipfile.ZipFile, fh: IO[bytes]):
+        self._zf, self._fh = zf, fh
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        try:
+            data = self._fh.read(len(buffer))
+        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
+            raise MalformedFileError(self._zf.filename, f"zip member is corrupt ({exc})") from exc
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._fh.read(size)
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise MalformedFileError(self._zf.filename, f"zip member is corrupt ({exc})") from exc
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+            self._zf.close()
+        super().close()

@@ -1,0 +1,7 @@
+"""Placeholder: filled in by the fitbit parser work."""
+
+from __future__ import annotations
+
+from ingest.formats import Format
+
+FORMATS: tuple[Format, ...] = ()

@@ -1,0 +1,32 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+SHARED = ROOT.parent / "shared"
+PUBLIC_SAMPLES = SHARED / "public-samples"
+TCPD = SHARED / "tcpd"
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def public_samples() -> Path:
+    if not PUBLIC_SAMPLES.is_dir():
+        pytest.skip(f"public samples not found at {PUBLIC_SAMPLES} (the shared/ folder is absent)")
+    return PUBLIC_SAMPLES
+
+
+@pytest.fixture
+def tcpd_dir() -> Path:
+    if not TCPD.is_dir():
+        pytest.skip(f"TCPD data not found at {TCPD} (the shared/ folder is absent)")
+    return TCPD

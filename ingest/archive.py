@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from ingest.errors import MalformedFileError, UnsafeInputError
 
@@ -86,11 +86,18 @@ def iter_members(
         with path.open("rb") as fh:
             magic = fh.read(4)
         if is_zip(magic):
-            yield from _zip_members(lambda: path.open("rb"), label, limits)
+            yield from _zip_members(_opener(path), label, limits)
         else:
-            yield Member(label, path.name, path.stat().st_size, lambda: path.open("rb"))
+            yield Member(label, path.name, path.stat().st_size, _opener(path))
     else:
         raise MalformedFileError(label, "no such file or folder")
+
+
+def _opener(path: Path) -> Callable[[], IO[bytes]]:
+    def open_binary() -> IO[bytes]:
+        return path.open("rb")
+
+    return open_binary
 
 
 def _dir_members(root: Path, label: str) -> Iterator[Member]:
@@ -101,7 +108,7 @@ def _dir_members(root: Path, label: str) -> Iterator[Member]:
             if fname.startswith(".") or full.is_symlink():
                 continue  # .DS_Store and links that could point outside the upload
             rel = full.relative_to(root).as_posix()
-            yield Member(f"{label}/{rel}", rel, full.stat().st_size, partial(full.open, "rb"))
+            yield Member(f"{label}/{rel}", rel, full.stat().st_size, _opener(full))
 
 
 def _unsafe_name(name: str) -> bool:
@@ -171,7 +178,7 @@ class _ClosingMember(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: Any) -> int:
         try:
             data = self._fh.read(len(buffer))
         except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:

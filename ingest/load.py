@@ -17,7 +17,16 @@ import polars as pl
 from ingest import schema
 from ingest.archive import DEFAULT_LIMITS, Limits, Member, iter_members
 from ingest.errors import UnknownFormatError
-from ingest.formats import Format, Progress, apple_health, fitbit, garmin, oura, phq9
+from ingest.formats import (
+    Format,
+    ParseOptions,
+    Progress,
+    apple_health,
+    fitbit,
+    garmin,
+    oura,
+    phq9,
+)
 
 #: tried in this order; the first whose ``sniff`` accepts a member reads it
 FORMATS: tuple[Format, ...] = (
@@ -57,9 +66,13 @@ def load(
     patient_id: str = "",
     display: str | None = None,
     progress: Progress | None = None,
+    metrics: frozenset[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Loaded:
-    """Read files, folders, zips (or one upload's bytes) into frames for ``patient_id``."""
+    """Read files, folders, zips (or one upload's bytes) into frames for ``patient_id``.
+
+    ``metrics`` limits the sample metrics kept (None: all of them)."""
+    options = ParseOptions(patient_id=patient_id, progress=progress, metrics=metrics)
     if isinstance(sources, (str, os.PathLike, bytes)):
         sources = [sources]  # type: ignore[list-item]
     sample_frames: list[pl.DataFrame] = []
@@ -77,7 +90,7 @@ def load(
                 skipped.append(member.display)
                 continue
             found += 1
-            frame = fmt.parse(member, patient_id, progress)
+            frame = fmt.parse(member, options)
             if fmt.kind == "samples":
                 sample_frames.append(schema.validate(frame, schema.SAMPLES, member.display))
             else:

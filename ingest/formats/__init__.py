@@ -20,8 +20,25 @@ Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
+class ParseOptions:
+    """What a caller asks of a parser."""
+
+    patient_id: str = ""
+    progress: Progress | None = None
+    #: sample metrics wanted (None: all). A parser may skip the others while streaming, which is
+    #: how ``phenowatch nights`` stays in bounded memory on years of per-second heart rate.
+    metrics: frozenset[str] | None = None
+
+    def wants(self, metric: str) -> bool:
+        return self.metrics is None or metric in self.metrics
+
+
+@dataclass(frozen=True)
 class Format:
+    """``sniff(path, head)`` says from a member's path and first 64 KiB whether this format
+    reads it; ``parse(member, options)`` returns a frame of the samples or PHQ-9 schema."""
+
     name: str
     kind: Literal["samples", "phq9"]
     sniff: Callable[[str, bytes], bool]
-    parse: Callable[[Member, str, Progress | None], pl.DataFrame]
+    parse: Callable[[Member, ParseOptions], pl.DataFrame]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -84,13 +84,14 @@ def load(
         members = list(iter_members(source, display=label, limits=limits))
         single = len(members) == 1 and members[0].display == label
         found = 0
+        member_options = replace(options, siblings=tuple(members))
         for member in members:
             fmt = recognise(member)
             if fmt is None:
                 skipped.append(member.display)
                 continue
             found += 1
-            frame = fmt.parse(member, options)
+            frame = fmt.parse(member, member_options)
             if fmt.kind == "samples":
                 sample_frames.append(schema.validate(frame, schema.SAMPLES, member.display))
             else:

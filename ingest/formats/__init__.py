@@ -28,6 +28,10 @@ class ParseOptions:
     #: sample metrics wanted (None: all). A parser may skip the others while streaming, which is
     #: how ``phenowatch nights`` stays in bounded memory on years of per-second heart rate.
     metrics: frozenset[str] | None = None
+    #: every member of the same upload (folder or zip), this one included. A vendor whose files
+    #: lack something another file of the same export carries (Fitbit's local offsets live in
+    #: UserSleeps; Garmin's in the UDS files) may read it from here. Empty for a lone file.
+    siblings: tuple[Member, ...] = ()
 
     def wants(self, metric: str) -> bool:
         return self.metrics is None or metric in self.metrics

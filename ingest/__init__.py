@@ -4,5 +4,6 @@ Knows file formats and nothing else: no database, no HTTP, no detection.
 """
 
 from ingest.load import Loaded, load
+from ingest.nights import build_nights
 
-__all__ = ["Loaded", "load"]
+__all__ = ["Loaded", "build_nights", "load"]

@@ -1,0 +1,353 @@
+"""Samples in, one row per patient per local date out (the NIGHTS contract of DESIGN.md).
+
+The rules, written down once:
+
+* **Which date a night belongs to.** Asleep intervals (``sleep_asleep``, ``sleep_core``,
+  ``sleep_deep``, ``sleep_rem``) are merged into *periods*: a new period starts when an interval
+  begins more than ``PERIOD_GAP_MIN`` (90) minutes after every earlier interval has ended, so a
+  wake-up of an hour in the night stays inside the night, while an afternoon nap is its own period.
+  A period belongs to the local calendar date on which it ENDS. The local offset at the end is the
+  offset of the patient's latest sample that started at or before that end (usually a stage
+  record just before waking), so a night across a daylight-saving change or a flight lands on the
+  date the patient woke up on.
+* **Asleep minutes** are the length of the union of asleep intervals: overlapping records (two
+  devices, a stage record inside an "asleep" record) are never counted twice. In-bed and awake
+  records are never asleep. ``sleep_total_min`` sums every period ending on the date, naps
+  included; ``sleep_main_min`` is the longest period (the later one on a tie).
+* **One source rule per night.** Sleep is recorded by *recorders* (a source and a device). When
+  several recorders have periods ending on the same date, those with sleep-stage data that night
+  win over those without (a dedicated wearable beats a phone's estimate); recorders of equal rank
+  are merged as a union. ``sleep_source`` names the sources used, sorted and joined with ``+``.
+* **Onset and midpoint** of the main period are local clock minutes from local noon of the
+  previous day (23:00 is 660, 01:30 is 810). The onset uses the offset at the onset; the midpoint
+  is the onset plus half of the period's elapsed length.
+* **Efficiency** is asleep minutes / in-bed minutes, only when the night's sources recorded
+  in-bed time overlapping its sleep. In-bed time is the union of those in-bed records and the
+  asleep intervals, so efficiency never exceeds 1.
+* **HRV** (SDNN and RMSSD kept apart): the mean of timed samples starting during the main period,
+  else the mean of the daily values for that date (a daily value starts at local midnight and lasts
+  exactly 24 hours, see ``ingest.schema``).
+* **Resting heart rate**: the mean of the ``resting_heart_rate`` values (daily or timed) whose
+  local start falls on the date.
+* **Steps**: summed per local date (of each record's start) separately for every recorder and for
+  its daily values and its intervals; the largest of those sums is the day's count, so a phone and a
+  watch that both counted the same walk, or a daily total beside its own intervals, are never added.
+* **Coverage.** Every patient gets every date from their first to their last date with any of the
+  above; a date without data of a kind has nulls there and its ``has_*`` flag False, never zeros.
+  ``utc_offset_min`` is the offset at the main period's end, else that of the day's last sample.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from ingest.schema import ASLEEP_METRICS, NIGHTS, empty, validate
+
+PERIOD_GAP_MIN = 90
+STAGE_METRICS = frozenset({"sleep_core", "sleep_deep", "sleep_rem"})
+HRV_METRICS = {"hrv_sdnn": "hrv_sdnn_ms", "hrv_rmssd": "hrv_rmssd_ms"}
+#: what build_nights reads; pass it as ``metrics`` to ``ingest.load`` (raw heart rate is not used)
+NIGHTS_METRICS = ASLEEP_METRICS | {
+    "sleep_in_bed",
+    "sleep_awake",
+    "hrv_sdnn",
+    "hrv_rmssd",
+    "resting_heart_rate",
+    "steps",
+}
+
+_DAY = timedelta(hours=24)
+_MINUTE_US = 60_000_000
+
+
+def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
+    """One row per patient per local date, exactly the ``ingest.schema.NIGHTS`` schema."""
+    samples = samples.unique().filter(pl.col("end") >= pl.col("start"))
+    if samples.is_empty():
+        return empty(NIGHTS)
+    samples = samples.with_columns(
+        recorder=pl.col("source") + "/" + pl.col("device").fill_null(""),
+        local_date=_local(pl.col("start"), pl.col("utc_offset_min")).dt.date(),
+    )
+    offsets = samples.select("patient_id", "start", "utc_offset_min").sort("patient_id", "start")
+    intervals, periods = _sleep(samples, offsets)
+    parts = [
+        _sleep_features(intervals, periods, samples),
+        _hrv(samples, periods),
+        _resting_hr(samples),
+        _steps(samples),
+        _day_offsets(samples),
+    ]
+    keys = pl.concat([p.select("patient_id", "date") for p in parts])
+    frame = _date_range(keys)
+    for part in parts:
+        frame = frame.join(part, on=["patient_id", "date"], how="left")
+    frame = frame.with_columns(
+        utc_offset_min=pl.coalesce("utc_offset_min", "day_offset_min").cast(pl.Int32),
+        sleep_periods=pl.col("sleep_periods").cast(pl.Int32),
+        has_sleep=pl.col("sleep_total_min").is_not_null(),
+        has_hrv=pl.col("hrv_sdnn_ms").is_not_null() | pl.col("hrv_rmssd_ms").is_not_null(),
+        has_resting_hr=pl.col("resting_hr_bpm").is_not_null(),
+        has_steps=pl.col("steps").is_not_null(),
+    )
+    return validate(frame.sort("patient_id", "date").select(list(NIGHTS)), NIGHTS, "nights")
+
+
+def _local(utc: pl.Expr, offset_min: pl.Expr) -> pl.Expr:
+    """Naive local wall-clock time of a UTC instant."""
+    return utc.dt.replace_time_zone(None) + pl.duration(minutes=offset_min)
+
+
+def _minutes(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.total_microseconds() / _MINUTE_US
+
+
+def _cluster(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Label each interval with its union segment (``seg``) and its period (``period``) within
+    ``by``: a new segment starts after a gap of any length, a new period after a gap longer than
+    PERIOD_GAP_MIN, both measured from the running maximum of earlier ends."""
+    frame = frame.sort([*by, "start", "end"])
+    prev_end = pl.col("end").cum_max().shift(1).over(by)
+    gap = pl.lit(timedelta(minutes=PERIOD_GAP_MIN))
+    return frame.with_columns(
+        seg=(prev_end.is_null() | (pl.col("start") > prev_end)).cum_sum().over(by),
+        period=(prev_end.is_null() | (pl.col("start") > prev_end + gap)).cum_sum().over(by),
+    )
+
+
+def _periods(labelled: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Periods of clustered intervals: first start, last end, asleep minutes of the union, the
+    offset at the first start, and whether any stage data was recorded in them."""
+    segments = labelled.group_by([*by, "period", "seg"]).agg(
+        pl.col("start").min(),
+        pl.col("end").max(),
+        pl.col("utc_offset_min").sort_by("start").first(),
+        pl.col("metric").is_in(list(STAGE_METRICS)).any().alias("staged"),
+    )
+    return segments.group_by([*by, "period"]).agg(
+        pl.col("utc_offset_min").sort_by("start").first().alias("start_offset_min"),
+        pl.col("start").min(),
+        pl.col("end").max(),
+        _minutes(pl.col("end") - pl.col("start")).sum().alias("asleep_min"),
+        pl.col("staged").any(),
+    )
+
+
+def _end_dates(periods: pl.DataFrame, offsets: pl.DataFrame) -> pl.DataFrame:
+    """Add the offset at each period's end and the local date of that end."""
+    with_offset = (
+        periods.sort("end")
+        .join_asof(
+            offsets.rename({"start": "offset_at", "utc_offset_min": "end_offset_min"}),
+            left_on="end",
+            right_on="offset_at",
+            by="patient_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop("offset_at")
+    )
+    return with_offset.with_columns(
+        date=_local(pl.col("end"), pl.col("end_offset_min")).dt.date(),
+    )
+
+
+def _sleep(samples: pl.DataFrame, offsets: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The asleep intervals kept for each night (with their date) and every night's periods."""
+    asleep = samples.filter(pl.col("metric").is_in(list(ASLEEP_METRICS)))
+    by_recorder = ["patient_id", "recorder"]
+    labelled = _cluster(asleep, by_recorder)
+    dated = _end_dates(_periods(labelled, by_recorder), offsets)
+    night_rank = dated.group_by("patient_id", "date", "recorder").agg(pl.col("staged").any())
+    best = pl.col("staged").max().over("patient_id", "date")
+    chosen = night_rank.filter(pl.col("staged") == best)
+    intervals = labelled.join(
+        dated.select(*by_recorder, "period", "date"), on=[*by_recorder, "period"]
+    ).join(chosen.select("patient_id", "date", "recorder"), on=["patient_id", "date", "recorder"])
+    by_night = ["patient_id", "date"]
+    intervals = _cluster(intervals.drop("seg", "period"), by_night)
+    periods = _end_dates(_periods(intervals, by_night).rename({"date": "night"}), offsets)
+    # the night's date was settled on each recorder's own periods; keep it
+    periods = periods.drop("date").rename({"night": "date"})
+    return intervals, periods
+
+
+def _sleep_features(
+    intervals: pl.DataFrame, periods: pl.DataFrame, samples: pl.DataFrame
+) -> pl.DataFrame:
+    by_night = ["patient_id", "date"]
+    sources = intervals.group_by(by_night).agg(
+        pl.col("source").unique().sort().str.join("+").alias("sleep_source")
+    )
+    main = (
+        periods.sort("asleep_min", "end")
+        .group_by(by_night)
+        .agg(
+            pl.col("asleep_min").sum().alias("sleep_total_min"),
+            pl.len().alias("sleep_periods"),
+            pl.col("asleep_min").last().alias("sleep_main_min"),
+            pl.col("start").last().alias("main_start"),
+            pl.col("end").last().alias("main_end"),
+            pl.col("start_offset_min").last(),
+            pl.col("end_offset_min").last().alias("utc_offset_min"),
+        )
+    )
+    noon_before = pl.col("date").cast(pl.Datetime("us")) - pl.duration(hours=12)
+    onset = _minutes(_local(pl.col("main_start"), pl.col("start_offset_min")) - noon_before)
+    main = main.with_columns(sleep_onset_min=onset).with_columns(
+        sleep_midpoint_min=pl.col("sleep_onset_min")
+        + _minutes(pl.col("main_end") - pl.col("main_start")) / 2
+    )
+    in_bed = _in_bed_minutes(intervals, periods, samples, sources)
+    return (
+        main.join(sources, on=by_night)
+        .join(in_bed, on=by_night, how="left")
+        .with_columns(sleep_efficiency=pl.col("sleep_total_min") / pl.col("in_bed_min"))
+        .select(
+            *by_night,
+            "sleep_total_min",
+            "sleep_main_min",
+            "sleep_onset_min",
+            "sleep_midpoint_min",
+            "sleep_efficiency",
+            "sleep_periods",
+            "sleep_source",
+            "utc_offset_min",
+            "main_start",
+            "main_end",
+        )
+    )
+
+
+def _in_bed_minutes(
+    intervals: pl.DataFrame, periods: pl.DataFrame, samples: pl.DataFrame, sources: pl.DataFrame
+) -> pl.DataFrame:
+    """Union of the night's in-bed records (from its chosen sources) and its asleep intervals.
+
+    Each in-bed record is matched to the period with the latest start before the record ends,
+    and kept if the two overlap."""
+    in_bed = samples.filter(pl.col("metric") == "sleep_in_bed").select(
+        "patient_id", "source", "start", "end"
+    )
+    matched = (
+        in_bed.sort("end")
+        .join_asof(
+            periods.select(
+                "patient_id",
+                "date",
+                pl.col("start").alias("period_start"),
+                pl.col("end").alias("period_end"),
+            ).sort("period_start"),
+            left_on="end",
+            right_on="period_start",
+            by="patient_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .filter(pl.col("period_end") > pl.col("start"))
+        .join(
+            sources.with_columns(pl.col("sleep_source").str.split("+").alias("source")).explode(
+                "source"
+            ),
+            on=["patient_id", "date", "source"],
+        )
+        .select("patient_id", "date", "start", "end")
+    )
+    both = pl.concat([matched, intervals.select("patient_id", "date", "start", "end")])
+    segments = (
+        _cluster(both, ["patient_id", "date"])
+        .group_by("patient_id", "date", "seg")
+        .agg(pl.col("start").min(), pl.col("end").max())
+    )
+    minutes = segments.group_by("patient_id", "date").agg(
+        _minutes(pl.col("end") - pl.col("start")).sum().alias("in_bed_min")
+    )
+    return minutes.join(matched.select("patient_id", "date").unique(), on=["patient_id", "date"])
+
+
+def _is_daily() -> pl.Expr:
+    return (pl.col("end") - pl.col("start")) == pl.lit(_DAY)
+
+
+def _hrv(samples: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
+    hrv = samples.filter(pl.col("metric").is_in(list(HRV_METRICS)))
+    mains = (
+        periods.sort("asleep_min", "end")
+        .group_by("patient_id", "date")
+        .agg(pl.col("start").last().alias("main_start"), pl.col("end").last().alias("main_end"))
+        .sort("main_start")
+    )
+    timed = (
+        hrv.filter(~_is_daily())
+        .sort("start")
+        .join_asof(
+            mains,
+            left_on="start",
+            right_on="main_start",
+            by="patient_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .filter(pl.col("start") <= pl.col("main_end"))
+        .group_by("patient_id", "date", "metric")
+        .agg(pl.col("value").mean().alias("night"))
+    )
+    daily = (
+        hrv.filter(_is_daily())
+        .group_by("patient_id", pl.col("local_date").alias("date"), "metric")
+        .agg(pl.col("value").mean().alias("daily"))
+    )
+    both = timed.join(daily, on=["patient_id", "date", "metric"], how="full", coalesce=True)
+    wide = both.with_columns(value=pl.coalesce("night", "daily")).pivot(
+        on="metric", index=["patient_id", "date"], values="value"
+    )
+    return wide.select(
+        "patient_id",
+        "date",
+        *(
+            (pl.col(metric) if metric in wide.columns else pl.lit(None, pl.Float64)).alias(name)
+            for metric, name in HRV_METRICS.items()
+        ),
+    )
+
+
+def _resting_hr(samples: pl.DataFrame) -> pl.DataFrame:
+    return (
+        samples.filter(pl.col("metric") == "resting_heart_rate")
+        .group_by("patient_id", pl.col("local_date").alias("date"))
+        .agg(pl.col("value").mean().alias("resting_hr_bpm"))
+    )
+
+
+def _steps(samples: pl.DataFrame) -> pl.DataFrame:
+    return (
+        samples.filter(pl.col("metric") == "steps")
+        .group_by("patient_id", pl.col("local_date").alias("date"), "recorder", _is_daily())
+        .agg(pl.col("value").sum())
+        .group_by("patient_id", "date")
+        .agg(pl.col("value").max().alias("steps"))
+    )
+
+
+def _day_offsets(samples: pl.DataFrame) -> pl.DataFrame:
+    """The offset of each day's last non-sleep sample, for days without a main sleep."""
+    return (
+        samples.filter(~pl.col("metric").str.starts_with("sleep_"))
+        .sort("start")
+        .group_by("patient_id", pl.col("local_date").alias("date"))
+        .agg(pl.col("utc_offset_min").last().alias("day_offset_min"))
+    )
+
+
+def _date_range(keys: pl.DataFrame) -> pl.DataFrame:
+    """Every date from each patient's first to last."""
+    spans = keys.group_by("patient_id").agg(
+        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
+    )
+    return (
+        spans.select("patient_id", pl.date_ranges("first", "last").alias("date"))
+        .explode("date")
+        .sort("patient_id", "date")
+    )

@@ -1,7 +1,164 @@
-"""Placeholder: filled in by the garmin parser work."""
+"""Garmin Connect data export (the GDPR "DI_CONNECT" folders).
+
+* ``DI-Connect-Wellness/*_sleepData.json``: a list of nights. ``sleepStartTimestampGMT`` and
+  ``sleepEndTimestampGMT`` are UTC written without a zone suffix; ``calendarDate`` is the wake
+  date; ``deepSleepSeconds``, ``lightSleepSeconds``, ``remSleepSeconds`` and ``awakeSleepSeconds``
+  are stage totals without timing. Each night gives ``sleep_in_bed`` for the sleep window and one
+  row per stage present (deep → ``sleep_deep``, light → ``sleep_core``, REM → ``sleep_rem``,
+  awake → ``sleep_awake``) spanning the same window, its value the stage's minutes (less than
+  the window: the stages share it). A night without stage totals gives ``sleep_asleep`` = window
+  minus awake time. Records without a sleep window (days the watch measured no sleep) are skipped.
+* ``DI-Connect-Aggregator/UDSFile_*.json``: one record per day with ``totalSteps`` and
+  ``restingHeartRate`` (bpm), emitted as daily values. ``wellnessStartTimeLocal`` and
+  ``wellnessStartTimeGmt`` are the same instant (local midnight) in local time and UTC, which
+  gives that day's offset.
+
+Local offset of sleep: sleepData carries no local times. When the same upload holds UDS files,
+a night takes the offset of the UDS day whose local midnight is nearest before its start
+(within two days); otherwise it is 0. Every row depends only on its own record (and those UDS
+days), so two overlapping exports give identical rows for the same night and ``load`` keeps one.
+"""
 
 from __future__ import annotations
 
-from ingest.formats import Format
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
-FORMATS: tuple[Format, ...] = ()
+import polars as pl
+
+from ingest.archive import Member
+from ingest.errors import MalformedFileError
+from ingest.formats import Format, ParseOptions
+from ingest.formats.vendor_records import (
+    RecordReader,
+    SampleRows,
+    json_head_is,
+    load_json,
+    local_midnight_utc,
+    utc,
+)
+
+SOURCE = "garmin"
+STAGES = (
+    ("deepSleepSeconds", "sleep_deep"),
+    ("lightSleepSeconds", "sleep_core"),
+    ("remSleepSeconds", "sleep_rem"),
+    ("awakeSleepSeconds", "sleep_awake"),
+)
+OFFSET_REACH = timedelta(days=2)
+
+
+def _records(member: Member, options: ParseOptions) -> list[Any]:
+    document = load_json(member, options)
+    if not isinstance(document, list):
+        raise MalformedFileError(member.display, "expected a JSON list of daily records")
+    return document
+
+
+# -- sleepData -------------------------------------------------------------------------------
+
+
+def sniff_sleep(path: str, head: bytes) -> bool:
+    return json_head_is(head, b"[") and (
+        b'"sleepStartTimestampGMT"' in head
+        or (path.endswith("_sleepData.json") and b'"calendarDate"' in head)
+    )
+
+
+def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
+    rows = SampleRows(SOURCE)
+    offsets = _uds_offsets(options.siblings, options)
+    for index, item in enumerate(_records(member, options)):
+        read = RecordReader(member.display, f"record {index}")
+        record = read.mapping(item)
+        read.day(record, "calendarDate")
+        start = read.timestamp(record, "sleepStartTimestampGMT", required=False)
+        end = read.timestamp(record, "sleepEndTimestampGMT", required=False)
+        if start is None and end is None:
+            continue  # a day on which the watch recorded no sleep
+        if start is None or end is None:
+            missing = "sleepStartTimestampGMT" if start is None else "sleepEndTimestampGMT"
+            raise MalformedFileError(
+                member.display, f"missing field {missing!r}", record=read.where
+            )
+        start, end = utc(start), utc(end)
+        offset = _offset_at(offsets, start)
+        rows.add("sleep_in_bed", start, end, offset, (end - start).total_seconds() / 60, "min")
+        stages = {metric: read.number(record, field) for field, metric in STAGES}
+        if all(stages[m] is None for m in ("sleep_deep", "sleep_core", "sleep_rem")):
+            window = (end - start).total_seconds()
+            stages["sleep_asleep"] = window - (stages["sleep_awake"] or 0.0)
+        for metric, seconds in stages.items():
+            if seconds:
+                rows.add(metric, start, end, offset, seconds / 60, "min")
+    return rows.frame(options)
+
+
+def _uds_offsets(siblings: Iterable[Member], options: ParseOptions) -> list[tuple[datetime, int]]:
+    """(local midnight in UTC, offset) of every UDS day in the upload, sorted."""
+    pairs: list[tuple[datetime, int]] = []
+    quiet = ParseOptions(patient_id=options.patient_id)  # progress counts each file once
+    for member in siblings:
+        if not sniff_uds(member.path, member.head()):
+            continue
+        for index, item in enumerate(_records(member, quiet)):
+            read = RecordReader(member.display, f"record {index}")
+            day_start = _uds_day_start(read, read.mapping(item))
+            if day_start is not None:
+                pairs.append(day_start)
+    return sorted(set(pairs))
+
+
+def _offset_at(offsets: list[tuple[datetime, int]], moment: datetime) -> int:
+    best = 0
+    for day_start, offset in offsets:  # a few hundred days at most, sorted
+        if day_start > moment:
+            break
+        if moment - day_start <= OFFSET_REACH:
+            best = offset
+    return best
+
+
+# -- UDSFile ---------------------------------------------------------------------------------
+
+
+def sniff_uds(path: str, head: bytes) -> bool:
+    return json_head_is(head, b"[") and (
+        b'"wellnessStartTimeGmt"' in head
+        or (path.rsplit("/", 1)[-1].startswith("UDSFile_") and b'"calendarDate"' in head)
+    )
+
+
+def _uds_day_start(read: RecordReader, record: Mapping[str, Any]) -> tuple[datetime, int] | None:
+    local = read.timestamp(record, "wellnessStartTimeLocal", required=False)
+    gmt = read.timestamp(record, "wellnessStartTimeGmt", required=False)
+    if local is None or gmt is None:
+        return None
+    offset = round((local - gmt).total_seconds() / 60)
+    return utc(gmt), offset
+
+
+def parse_uds(member: Member, options: ParseOptions) -> pl.DataFrame:
+    rows = SampleRows(SOURCE)
+    for index, item in enumerate(_records(member, options)):
+        read = RecordReader(member.display, f"record {index}")
+        record = read.mapping(item)
+        day = read.day(record, "calendarDate")
+        known = _uds_day_start(read, record)
+        # without the local/GMT pair the offset is unknown: local midnight is taken as UTC
+        day_start, offset = known if known else (local_midnight_utc(day, 0), 0)
+        steps = read.number(record, "totalSteps")
+        worn = record.get("includesWellnessData") is not False
+        if steps is not None and worn:
+            rows.daily("steps", day_start, offset, steps, "count")
+        resting = read.number(record, "restingHeartRate")
+        if resting:  # null or 0 on days the watch was not worn
+            rows.daily("resting_heart_rate", day_start, offset, resting, "bpm")
+    return rows.frame(options)
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("garmin_sleep_data", "samples", sniff_sleep, parse_sleep),
+    Format("garmin_uds", "samples", sniff_uds, parse_uds),
+)

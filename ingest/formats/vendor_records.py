@@ -1,0 +1,198 @@
+"""Helpers shared by the Fitbit, Oura and Garmin parsers: reading a JSON member with errors that
+name the file, checked field access on vendor records, timestamp parsing and a builder that
+turns collected rows into a SAMPLES frame.
+
+Vendor summary files hold tens to a few thousand records a year, so they are walked record by
+record in Python (clearer error messages: the record index is known); big per-sample files
+(Fitbit's heart_rate) are parsed with polars instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from ingest.archive import Member
+from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.formats import ParseOptions
+from ingest.schema import SAMPLES
+
+DAY = timedelta(days=1)
+
+
+def read_bytes(member: Member, options: ParseOptions) -> bytes:
+    with member.open() as fh:
+        data = fh.read()
+    if options.progress is not None:
+        options.progress(len(data))
+    return data
+
+
+def load_json(member: Member, options: ParseOptions) -> Any:
+    """The member's JSON document; truncated or broken JSON is a MalformedFileError."""
+    data = read_bytes(member, options)
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise MalformedFileError(member.display, f"not UTF-8 text ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedFileError(
+            member.display,
+            f"not valid JSON, the file may be truncated ({exc.msg})",
+            record=f"line {exc.lineno} column {exc.colno}",
+        ) from exc
+
+
+def json_head_is(head: bytes, opener: bytes) -> bool:
+    """Whether the first non-blank byte of ``head`` (after a UTF-8 BOM) is ``opener``."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == opener
+
+
+@dataclass(frozen=True)
+class RecordReader:
+    """Checked access to the fields of one vendor record, naming file, record and field."""
+
+    file: str
+    where: str
+
+    def mapping(self, value: Any) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise MalformedFileError(
+                self.file, f"expected an object, found {type(value).__name__}", record=self.where
+            )
+        return value
+
+    def require(self, record: Mapping[str, Any], name: str) -> Any:
+        value = record.get(name)
+        if value is None:
+            raise MalformedFileError(self.file, f"missing field {name!r}", record=self.where)
+        return value
+
+    def number(
+        self, record: Mapping[str, Any], name: str, *, required: bool = False
+    ) -> float | None:
+        value = self.require(record, name) if required else record.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidValueError(
+                self.file, f"field {name!r} is {value!r}, expected a number", record=self.where
+            )
+        return float(value)
+
+    def text(self, record: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+        value = self.require(record, name) if required else record.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InvalidValueError(
+                self.file, f"field {name!r} is {value!r}, expected text", record=self.where
+            )
+        return value
+
+    def timestamp(
+        self, record: Mapping[str, Any], name: str, *, required: bool = True
+    ) -> datetime | None:
+        """An ISO 8601 timestamp; naive ones are returned naive (the caller knows their zone)."""
+        value = self.text(record, name, required=required)
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidValueError(
+                self.file, f"field {name!r} is {value!r}, not a timestamp", record=self.where
+            ) from exc
+
+    def day(self, record: Mapping[str, Any], name: str) -> date:
+        value = self.text(record, name)
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise InvalidValueError(
+                self.file, f"field {name!r} is {value!r}, not a YYYY-MM-DD date", record=self.where
+            ) from exc
+
+
+def utc(moment: datetime, offset_min: int = 0) -> datetime:
+    """An aware datetime in UTC; a naive one is read as local time at ``offset_min``."""
+    if moment.tzinfo is None:
+        return (moment - timedelta(minutes=offset_min)).replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def offset_minutes(moment: datetime) -> int:
+    delta = moment.utcoffset()
+    return 0 if delta is None else round(delta.total_seconds() / 60)
+
+
+def local_midnight_utc(day: date, offset_min: int) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(minutes=offset_min)
+
+
+@dataclass
+class SampleRows:
+    """Collects sample rows column by column; ``frame`` returns them in the SAMPLES schema."""
+
+    source: str
+    metric: list[str] = field(default_factory=list)
+    start: list[datetime] = field(default_factory=list)
+    end: list[datetime] = field(default_factory=list)
+    offset: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    unit: list[str] = field(default_factory=list)
+    device: list[str | None] = field(default_factory=list)
+
+    def add(
+        self,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        offset_min: int,
+        value: float,
+        unit: str,
+        device: str | None = None,
+    ) -> None:
+        self.metric.append(metric)
+        self.start.append(start)
+        self.end.append(end)
+        self.offset.append(offset_min)
+        self.value.append(value)
+        self.unit.append(unit)
+        self.device.append(device)
+
+    def daily(
+        self,
+        metric: str,
+        day_start: datetime,
+        offset_min: int,
+        value: float,
+        unit: str,
+        device: str | None = None,
+    ) -> None:
+        """A daily value: ``day_start`` is local midnight (in UTC), the end 24 hours later."""
+        self.add(metric, day_start, day_start + DAY, offset_min, value, unit, device)
+
+    def frame(self, options: ParseOptions) -> pl.DataFrame:
+        frame = pl.DataFrame(
+            {
+                "patient_id": [options.patient_id] * len(self.metric),
+                "source": [self.source] * len(self.metric),
+                "device": self.device,
+                "metric": self.metric,
+                "start": self.start,
+                "end": self.end,
+                "utc_offset_min": self.offset,
+                "value": self.value,
+                "unit": self.unit,
+            },
+            schema=SAMPLES,
+        )
+        if options.metrics is not None:
+            frame = frame.filter(pl.col("metric").is_in(sorted(options.metrics)))
+        return frame

@@ -1,0 +1,108 @@
+"""Garmin Connect export: sleepData and UDS files into samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.load import load
+from tests.ingest.sample_rows import frame_of, rows_of
+
+EXPORT = "garmin/export"
+
+EXPECTED = [
+    # night ending 2024-03-31, before the DST change: offset +60 from the UDS day it began in
+    ("sleep_in_bed", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 450.0, "min"),
+    ("sleep_deep", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 80.0, "min"),
+    ("sleep_core", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 250.0, "min"),
+    ("sleep_rem", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 100.0, "min"),
+    ("sleep_awake", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 20.0, "min"),
+    # night ending 2024-04-02, in both sleepData files, kept once; REM 0 gives no row
+    ("sleep_in_bed", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 450.0, "min"),
+    ("sleep_deep", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 60.0, "min"),
+    ("sleep_core", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 300.0, "min"),
+    ("sleep_awake", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 90.0, "min"),
+    # night without stage totals: asleep = window - awake
+    ("sleep_in_bed", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 420.0, "min"),
+    ("sleep_asleep", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 390.0, "min"),
+    ("sleep_awake", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 30.0, "min"),
+    # UDS daily values from local midnight; 2024-04-01 (not worn) gives nothing
+    ("steps", "2024-03-29T23:00:00", "2024-03-30T23:00:00", 60, 8431.0, "count"),
+    ("resting_heart_rate", "2024-03-29T23:00:00", "2024-03-30T23:00:00", 60, 61.0, "bpm"),
+    ("steps", "2024-03-30T23:00:00", "2024-03-31T23:00:00", 60, 10220.0, "count"),
+    ("resting_heart_rate", "2024-03-30T23:00:00", "2024-03-31T23:00:00", 60, 60.0, "bpm"),
+    ("steps", "2024-04-01T22:00:00", "2024-04-02T22:00:00", 120, 5012.0, "count"),
+    ("resting_heart_rate", "2024-04-01T22:00:00", "2024-04-02T22:00:00", 120, 63.0, "bpm"),
+]
+
+
+def test_export_folder_gives_every_night_once_with_offsets_from_uds(fixtures_dir: Path) -> None:
+    loaded = load(fixtures_dir / EXPORT, patient_id="p1")
+    assert sorted(name for _, name in loaded.read) == [
+        "garmin_sleep_data",
+        "garmin_sleep_data",
+        "garmin_uds",
+    ]
+    assert rows_of(loaded.samples) == sorted(EXPECTED)
+    assert_frame_equal(
+        loaded.samples.sort("start", "metric"),
+        frame_of(EXPECTED, source="garmin").sort("start", "metric"),
+    )
+
+
+def test_overlapping_sleep_files_give_identical_rows_for_the_shared_night(
+    fixtures_dir: Path,
+) -> None:
+    wellness = fixtures_dir / EXPORT / "DI_CONNECT/DI-Connect-Wellness"
+    first, second = (load(p, patient_id="p1").samples for p in sorted(wellness.iterdir()))
+    night = pl.col("start") == pl.datetime(2024, 4, 1, 21, time_zone="UTC")
+    assert first.filter(night).height == 4
+    assert_frame_equal(first.filter(night), second.filter(night))
+
+
+def test_sleep_file_alone_has_offset_zero(fixtures_dir: Path) -> None:
+    path = fixtures_dir / EXPORT / "DI_CONNECT/DI-Connect-Wellness"
+    samples = load(sorted(path.iterdir())[0], patient_id="p1").samples
+    assert set(samples["utc_offset_min"]) == {0}
+    assert samples.height == 9
+
+
+def test_truncated_file_is_malformed(fixtures_dir: Path) -> None:
+    with pytest.raises(MalformedFileError, match=r"truncated_sleepData.json, line 5"):
+        load(fixtures_dir / "garmin/broken/truncated_sleepData.json")
+
+
+def test_missing_calendar_date_names_the_record(fixtures_dir: Path) -> None:
+    with pytest.raises(MalformedFileError, match=r"record 1: missing field 'calendarDate'"):
+        load(fixtures_dir / "garmin/broken/no_date_sleepData.json")
+
+
+def test_stage_seconds_as_text_name_the_field(fixtures_dir: Path) -> None:
+    with pytest.raises(InvalidValueError, match=r"record 0: field 'deepSleepSeconds' is '4800'"):
+        load(fixtures_dir / "garmin/broken/wrong_type_sleepData.json")
+
+
+def test_public_sample_matches_the_figures_in_its_files(public_samples: Path) -> None:
+    root = public_samples / "garmin/WonderBeat__datasets/DI_CONNECT"
+    samples = load(root, patient_id="p").samples
+    # UDS 2023-08-15: restingHeartRate 62, totalSteps 1331, local midnight 2023-08-14T22:00 GMT
+    day = samples.filter(pl.col("start") == pl.datetime(2023, 8, 14, 22, time_zone="UTC"))
+    assert dict(day.select("metric", "value").iter_rows()) == {
+        "resting_heart_rate": 62.0,
+        "steps": 1331.0,
+    }
+    # sleepData 2023-08-16: deep 3180 s, light 24660 s, REM 2640 s, awake 1200 s
+    night = samples.filter(pl.col("start") == pl.datetime(2023, 8, 15, 22, 40, time_zone="UTC"))
+    assert dict(night.select("metric", "value").iter_rows()) == {
+        "sleep_in_bed": 528.0,
+        "sleep_deep": 53.0,
+        "sleep_core": 411.0,
+        "sleep_rem": 44.0,
+        "sleep_awake": 20.0,
+    }
+    assert set(samples["utc_offset_min"]) == {120}
+    assert samples.filter(pl.col("metric") == "sleep_in_bed").height == 6

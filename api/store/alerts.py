@@ -1,0 +1,96 @@
+"""Signals as detect/ returned them, alerts with a life cycle, and every alert's history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.store.base import Base
+
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+#: statuses in which an alert still blocks a second alert of the same patient and kind
+ACTIVE_STATUSES = ("open", "acknowledged")
+EVENT_KINDS = ("opened", "acknowledged", "resolved", "escalated", "refired")
+
+_ACTIVE = text("status IN ('open', 'acknowledged')")
+
+
+class SignalRecord(Base):
+    """Every signal detect/ returned, kept whether or not it opened an alert."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_patient_fired", "patient_id", "fired_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))
+    fired_on: Mapped[date]
+    window_start: Mapped[date]
+    window_end: Mapped[date]
+    explanation: Mapped[str] = mapped_column(Text)
+    detector: Mapped[str] = mapped_column(String(80))
+    detector_version: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict[str, Any]]
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # one active alert per patient and kind, on both backends
+        Index(
+            "uq_alerts_active_patient_kind",
+            "patient_id",
+            "kind",
+            unique=True,
+            postgresql_where=_ACTIVE,
+            sqlite_where=_ACTIVE,
+        ),
+        Index("ix_alerts_status_severity", "status", "severity"),
+        Index("ix_alerts_patient_fired", "patient_id", "fired_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    #: the signal's metric changes and window, as JSON
+    evidence: Mapped[dict[str, Any]]
+    explanation: Mapped[str] = mapped_column(Text)
+    detector: Mapped[str] = mapped_column(String(80))
+    detector_version: Mapped[str] = mapped_column(String(40))
+    fired_on: Mapped[date]
+    window_start: Mapped[date]
+    window_end: Mapped[date]
+    #: the last day a signal of this kind fired again while the alert was active
+    last_fired_on: Mapped[date]
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+
+    events: Mapped[list[AlertEvent]] = relationship(
+        back_populates="alert", order_by="AlertEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class AlertEvent(Base):
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    #: "system", "scheduler", or "user:<id>" / "patient:<id>"
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+    alert: Mapped[Alert] = relationship(back_populates="events")

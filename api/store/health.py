@@ -1,0 +1,64 @@
+"""The nights table (ingest.schema.NIGHTS) and PHQ-9 entries (ingest.schema.PHQ9)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.store.base import Base
+
+
+class Night(Base):
+    """One row per patient per local date; a missing measurement is NULL, never zero."""
+
+    __tablename__ = "nights"
+
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[date] = mapped_column(primary_key=True)
+    sleep_total_min: Mapped[float | None]
+    sleep_main_min: Mapped[float | None]
+    sleep_onset_min: Mapped[float | None]
+    sleep_midpoint_min: Mapped[float | None]
+    sleep_efficiency: Mapped[float | None]
+    sleep_periods: Mapped[int | None]
+    sleep_source: Mapped[str | None] = mapped_column(String(40))
+    hrv_sdnn_ms: Mapped[float | None]
+    hrv_rmssd_ms: Mapped[float | None]
+    resting_hr_bpm: Mapped[float | None]
+    steps: Mapped[float | None]
+    utc_offset_min: Mapped[int | None]
+    has_sleep: Mapped[bool]
+    has_hrv: Mapped[bool]
+    has_resting_hr: Mapped[bool]
+    has_steps: Mapped[bool]
+    updated_at: Mapped[datetime]
+
+
+class Phq9Entry(Base):
+    __tablename__ = "phq9_entries"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "answered_at", name="uq_phq9_entries_patient_answered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    answered_at: Mapped[datetime]
+    item_1: Mapped[int | None] = mapped_column(SmallInteger)
+    item_2: Mapped[int | None] = mapped_column(SmallInteger)
+    item_3: Mapped[int | None] = mapped_column(SmallInteger)
+    item_4: Mapped[int | None] = mapped_column(SmallInteger)
+    item_5: Mapped[int | None] = mapped_column(SmallInteger)
+    item_6: Mapped[int | None] = mapped_column(SmallInteger)
+    item_7: Mapped[int | None] = mapped_column(SmallInteger)
+    item_8: Mapped[int | None] = mapped_column(SmallInteger)
+    #: null for a PHQ-8
+    item_9: Mapped[int | None] = mapped_column(SmallInteger)
+    total: Mapped[int] = mapped_column(SmallInteger)
+    difficulty: Mapped[int | None] = mapped_column(SmallInteger)
+    instrument: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]

@@ -3,11 +3,12 @@
 * ``DI-Connect-Wellness/*_sleepData.json``: a list of nights. ``sleepStartTimestampGMT`` and
   ``sleepEndTimestampGMT`` are UTC written without a zone suffix; ``calendarDate`` is the wake
   date; ``deepSleepSeconds``, ``lightSleepSeconds``, ``remSleepSeconds`` and ``awakeSleepSeconds``
-  are stage totals without timing. Each night gives ``sleep_in_bed`` for the sleep window and one
-  row per stage present (deep → ``sleep_deep``, light → ``sleep_core``, REM → ``sleep_rem``,
-  awake → ``sleep_awake``) spanning the same window, its value the stage's minutes (less than
-  the window: the stages share it). A night without stage totals gives ``sleep_asleep`` = window
-  minus awake time. Records without a sleep window (days the watch measured no sleep) are skipped.
+  are stage totals without timing. Each night gives ``sleep_in_bed`` for the sleep window, and its
+  stages (deep → ``sleep_deep``, light → ``sleep_core``, REM → ``sleep_rem``, awake →
+  ``sleep_awake``) laid out inside the window by ``SampleRows.stage_totals``: minutes, onset and
+  wake time are Garmin's, the clock time of each stage inside the window is not. A night without
+  stage totals gives ``sleep_asleep`` = window minus awake time. Records without a sleep window
+  (days the watch measured no sleep) are skipped.
 * ``DI-Connect-Aggregator/UDSFile_*.json``: one record per day with ``totalSteps`` and
   ``restingHeartRate`` (bpm), emitted as daily values. ``wellnessStartTimeLocal`` and
   ``wellnessStartTimeGmt`` are the same instant (local midnight) in local time and UTC, which
@@ -85,13 +86,12 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
         start, end = utc(start), utc(end)
         offset = _offset_at(offsets, start)
         rows.add("sleep_in_bed", start, end, offset, (end - start).total_seconds() / 60, "min")
-        stages = {metric: read.number(record, field) for field, metric in STAGES}
-        if all(stages[m] is None for m in ("sleep_deep", "sleep_core", "sleep_rem")):
-            window = (end - start).total_seconds()
-            stages["sleep_asleep"] = window - (stages["sleep_awake"] or 0.0)
-        for metric, seconds in stages.items():
-            if seconds:
-                rows.add(metric, start, end, offset, seconds / 60, "min")
+        seconds = {metric: read.number(record, field) or 0.0 for field, metric in STAGES}
+        awake = seconds.pop("sleep_awake")
+        if not any(seconds.values()):
+            seconds = {"sleep_asleep": (end - start).total_seconds() - awake}
+        asleep = [(metric, value / 60) for metric, value in seconds.items()]
+        rows.stage_totals(start, end, offset, asleep, awake / 60)
     return rows.frame(options)
 
 

@@ -178,6 +178,39 @@ class SampleRows:
         """A daily value: ``day_start`` is local midnight (in UTC), the end 24 hours later."""
         self.add(metric, day_start, day_start + DAY, offset_min, value, unit, device)
 
+    def stage_totals(
+        self,
+        start: datetime,
+        end: datetime,
+        offset_min: int,
+        asleep: list[tuple[str, float]],
+        awake_min: float,
+        device: str | None = None,
+    ) -> None:
+        """A sleep window known only by its stage totals (minutes), laid out for the nights
+        builder, which counts the union of asleep intervals: the asleep stages back to back, the
+        first ones from ``start`` and the last one ending at ``end``, the awake time between
+        them. Lengths, onset and wake time are the vendor's; where each stage fell inside the
+        window is not (the vendor does not say). A single asleep block is split in two halves
+        around the awake time, so onset and wake time stay exact."""
+        blocks = [(metric, minutes) for metric, minutes in asleep if minutes > 0]
+        if len(blocks) == 1:
+            metric, minutes = blocks[0]
+            blocks = [(metric, minutes / 2)] * 2
+        cursor = start
+        for metric, minutes in blocks[:-1]:
+            until = cursor + timedelta(minutes=minutes)
+            self.add(metric, cursor, until, offset_min, minutes, "min", device)
+            cursor = until
+        if blocks:
+            metric, minutes = blocks[-1]
+            self.add(
+                metric, end - timedelta(minutes=minutes), end, offset_min, minutes, "min", device
+            )
+        if awake_min > 0:
+            awake_end = max(cursor, end - timedelta(minutes=blocks[-1][1] if blocks else 0))
+            self.add("sleep_awake", cursor, awake_end, offset_min, awake_min, "min", device)
+
     def frame(self, options: ParseOptions) -> pl.DataFrame:
         frame = pl.DataFrame(
             {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
-from ingest.schema import SAMPLES
+from ingest.schema import NIGHTS, SAMPLES
 
 Row = tuple[str, str, str, int, float, str]  # metric, start, end (UTC ISO), offset, value, unit
 COLUMNS = ("metric", "start", "end", "utc_offset_min", "value", "unit")
@@ -42,3 +44,14 @@ def frame_of(
         },
         schema=SAMPLES,
     )
+
+
+def read_nights_csv(path: Path) -> pl.DataFrame:
+    """An expected nights table written as CSV (floats to 4 decimals), in the NIGHTS schema."""
+    return pl.read_csv(path, schema=NIGHTS)
+
+
+def assert_nights_match(actual: pl.DataFrame, expected_csv: Path) -> None:
+    expected = read_nights_csv(expected_csv)
+    assert actual.columns == expected.columns
+    assert_frame_equal(actual, expected, abs_tol=1e-4, check_exact=False)

@@ -10,26 +10,30 @@ from polars.testing import assert_frame_equal
 
 from ingest.errors import InvalidValueError, MalformedFileError
 from ingest.load import load
-from tests.ingest.sample_rows import frame_of, rows_of
+from ingest.nights import build_nights
+from tests.ingest.sample_rows import assert_nights_match, frame_of, rows_of
 
 EXPORT = "garmin/export"
 
 EXPECTED = [
-    # night ending 2024-03-31, before the DST change: offset +60 from the UDS day it began in
+    # night ending 2024-03-31, before the DST change: offset +60 from the UDS day it began in.
+    # Garmin gives stage totals only: deep and light from the window start, REM ending at its
+    # end, awake between them (SampleRows.stage_totals)
     ("sleep_in_bed", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 450.0, "min"),
-    ("sleep_deep", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 80.0, "min"),
-    ("sleep_core", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 250.0, "min"),
-    ("sleep_rem", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 100.0, "min"),
-    ("sleep_awake", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 20.0, "min"),
+    ("sleep_deep", "2024-03-30T21:50:00", "2024-03-30T23:10:00", 60, 80.0, "min"),
+    ("sleep_core", "2024-03-30T23:10:00", "2024-03-31T03:20:00", 60, 250.0, "min"),
+    ("sleep_awake", "2024-03-31T03:20:00", "2024-03-31T03:40:00", 60, 20.0, "min"),
+    ("sleep_rem", "2024-03-31T03:40:00", "2024-03-31T05:20:00", 60, 100.0, "min"),
     # night ending 2024-04-02, in both sleepData files, kept once; REM 0 gives no row
     ("sleep_in_bed", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 450.0, "min"),
-    ("sleep_deep", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 60.0, "min"),
-    ("sleep_core", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 300.0, "min"),
-    ("sleep_awake", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 90.0, "min"),
-    # night without stage totals: asleep = window - awake
+    ("sleep_deep", "2024-04-01T21:00:00", "2024-04-01T22:00:00", 120, 60.0, "min"),
+    ("sleep_awake", "2024-04-01T22:00:00", "2024-04-01T23:30:00", 120, 90.0, "min"),
+    ("sleep_core", "2024-04-01T23:30:00", "2024-04-02T04:30:00", 120, 300.0, "min"),
+    # night without stage totals: asleep = window - awake, in two halves around the awake time
     ("sleep_in_bed", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 420.0, "min"),
-    ("sleep_asleep", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 390.0, "min"),
-    ("sleep_awake", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 30.0, "min"),
+    ("sleep_asleep", "2024-04-02T22:10:00", "2024-04-03T01:25:00", 120, 195.0, "min"),
+    ("sleep_awake", "2024-04-03T01:25:00", "2024-04-03T01:55:00", 120, 30.0, "min"),
+    ("sleep_asleep", "2024-04-03T01:55:00", "2024-04-03T05:10:00", 120, 195.0, "min"),
     # UDS daily values from local midnight; 2024-04-01 (not worn) gives nothing
     ("steps", "2024-03-29T23:00:00", "2024-03-30T23:00:00", 60, 8431.0, "count"),
     ("resting_heart_rate", "2024-03-29T23:00:00", "2024-03-30T23:00:00", 60, 61.0, "bpm"),
@@ -59,16 +63,23 @@ def test_overlapping_sleep_files_give_identical_rows_for_the_shared_night(
 ) -> None:
     wellness = fixtures_dir / EXPORT / "DI_CONNECT/DI-Connect-Wellness"
     first, second = (load(p, patient_id="p1").samples for p in sorted(wellness.iterdir()))
-    night = pl.col("start") == pl.datetime(2024, 4, 1, 21, time_zone="UTC")
+    night = pl.col("end") <= pl.datetime(2024, 4, 2, 4, 30, time_zone="UTC")
+    night &= pl.col("start") >= pl.datetime(2024, 4, 1, 21, time_zone="UTC")
     assert first.filter(night).height == 4
     assert_frame_equal(first.filter(night), second.filter(night))
+
+
+def test_export_gives_the_expected_nights(fixtures_dir: Path) -> None:
+    samples = load(fixtures_dir / EXPORT, patient_id="p1").samples
+    # asleep = deep + light + REM (430, 360) and window - awake (390), never the whole window
+    assert_nights_match(build_nights(samples), fixtures_dir / "garmin/expected_nights.csv")
 
 
 def test_sleep_file_alone_has_offset_zero(fixtures_dir: Path) -> None:
     path = fixtures_dir / EXPORT / "DI_CONNECT/DI-Connect-Wellness"
     samples = load(sorted(path.iterdir())[0], patient_id="p1").samples
     assert set(samples["utc_offset_min"]) == {0}
-    assert samples.height == 9
+    assert samples.filter(pl.col("metric") == "sleep_in_bed")["value"].to_list() == [450.0, 450.0]
 
 
 def test_truncated_file_is_malformed(fixtures_dir: Path) -> None:
@@ -96,7 +107,11 @@ def test_public_sample_matches_the_figures_in_its_files(public_samples: Path) ->
         "steps": 1331.0,
     }
     # sleepData 2023-08-16: deep 3180 s, light 24660 s, REM 2640 s, awake 1200 s
-    night = samples.filter(pl.col("start") == pl.datetime(2023, 8, 15, 22, 40, time_zone="UTC"))
+    window = (
+        pl.datetime(2023, 8, 15, 22, 40, time_zone="UTC"),
+        pl.datetime(2023, 8, 16, 7, 28, time_zone="UTC"),
+    )
+    night = samples.filter(pl.col("start") >= window[0], pl.col("end") <= window[1])
     assert dict(night.select("metric", "value").iter_rows()) == {
         "sleep_in_bed": 528.0,
         "sleep_deep": 53.0,

@@ -1,0 +1,132 @@
+"""The transactional outbox: alert changes become deliveries in the caller's transaction.
+
+The payload a care team's system receives (``Content-Type: application/json``)::
+
+    {
+      "type": "alert.opened",            # alert.opened | alert.acknowledged | alert.resolved
+                                         # | alert.escalated
+      "timestamp": "2026-11-24T08:15:02Z",  # when the change happened (UTC, ISO 8601)
+      "data": {
+        "alert_id": 42,
+        "patient_id": "p-0012",          # the opaque id the team enrolled the patient under
+        "team_id": 3,
+        "kind": "phq9_safety",           # phq9_safety | phq9_relapse | passive_change | data_gap
+        "severity": "urgent",            # urgent | high | moderate | info
+        "status": "open",                # open | acknowledged | resolved (after this change)
+        "fired_on": "2026-11-24",
+        "window_start": "2026-11-24", "window_end": "2026-11-24",
+        "explanation": "PHQ-9 item 9 answered 1 (several days) on 2026-11-24",
+        "opened_at": "...", "acknowledged_at": null, "resolved_at": null, "escalated_at": null,
+        "url": "https://phenowatch.example.org/v1/alerts/42"   # GET it with a team token
+      }
+    }
+
+Headers follow Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``,
+see ``api.webhooks.signing``). ``webhook-id`` is the same on every retry of one event for one
+endpoint; receivers should treat it as an idempotency key. Events of one alert may arrive out
+of order after retries: order them by ``timestamp`` or read the alert at ``url``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.store.alerts import Alert
+from api.store.people import Patient
+from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryStatus, WebhookEndpoint
+from api.webhooks.signing import new_message_id
+
+#: which alert timestamp marks each event
+_EVENT_TIME_FIELD = {
+    "alert.opened": "opened_at",
+    "alert.acknowledged": "acknowledged_at",
+    "alert.resolved": "resolved_at",
+    "alert.escalated": "escalated_at",
+}
+
+
+def enqueue(
+    session: Session,
+    *,
+    alert: Alert,
+    event_type: str,
+    now: datetime | None = None,
+    public_url: str = "",
+) -> list[Delivery]:
+    """Adds one pending delivery per active endpoint of the alert's care team that subscribes
+    to ``event_type``; returns them (flushed, so their ids are known). Never commits.
+
+    ``public_url`` is the service's external base URL, used for the alert link; without it the
+    link is the path alone."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}; known: {EVENT_TYPES}")
+    now = now or datetime.now(UTC)
+    team_id = session.scalar(select(Patient.team_id).where(Patient.id == alert.patient_id))
+    endpoints = session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.team_id == team_id, WebhookEndpoint.active.is_(True))
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    subscribed = [endpoint for endpoint in endpoints if endpoint.subscribes_to(event_type)]
+    if not subscribed:
+        return []
+    session.flush()  # the alert's id and timestamps are needed in the payload
+    payload = render_payload(
+        alert, team_id=team_id, event_type=event_type, now=now, public_url=public_url
+    )
+    deliveries = [
+        Delivery(
+            endpoint_id=endpoint.id,
+            alert_id=alert.id,
+            event_type=event_type,
+            message_id=new_message_id(),
+            payload=payload,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint in subscribed
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    return deliveries
+
+
+def render_payload(
+    alert: Alert, *, team_id: int | None, event_type: str, now: datetime, public_url: str = ""
+) -> str:
+    """The JSON text of one event, compact and with sorted keys (it is signed as is)."""
+    occurred_at = getattr(alert, _EVENT_TIME_FIELD[event_type]) or now
+    data = {
+        "alert_id": alert.id,
+        "patient_id": alert.patient_id,
+        "team_id": team_id,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "status": alert.status,
+        "fired_on": alert.fired_on,
+        "window_start": alert.window_start,
+        "window_end": alert.window_end,
+        "explanation": alert.explanation,
+        "opened_at": alert.opened_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "resolved_at": alert.resolved_at,
+        "escalated_at": alert.escalated_at,
+        "url": f"{public_url.rstrip('/')}/v1/alerts/{alert.id}",
+    }
+    event = {"type": event_type, "timestamp": occurred_at, "data": data}
+    return json.dumps(event, default=_json_value, sort_keys=True, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in a webhook payload")

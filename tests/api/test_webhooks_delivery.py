@@ -1,0 +1,182 @@
+"""Delivery of the outbox to a real receiver: signatures, retries, dead letters, many workers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import transaction
+from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
+from api.webhooks.dispatch import RetryPolicy, deliver_due, deliver_now
+from api.webhooks.outbox import enqueue
+from tests.api.webhook_receiver import WebhookReceiver
+from tests.api.webhook_world import (
+    T0,
+    add_endpoint,
+    add_patient,
+    add_team,
+    new_alert,
+    postgres_engine_fixture,  # noqa: F401 (fixture)
+    webhook_db_fixture,  # noqa: F401 (fixture)
+)
+
+FAST = RetryPolicy(
+    max_attempts=4,
+    base_delay=timedelta(seconds=10),
+    max_delay=timedelta(minutes=1),
+    timeout=2.0,
+    urgent_timeout=1.0,
+)
+
+
+@pytest.fixture
+def receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+def open_alerts(factory: sessionmaker[Session], *, team_id: int, count: int) -> list[int]:
+    """Opens ``count`` alerts for new patients of the team; returns the enqueued delivery ids."""
+    delivery_ids = []
+    with transaction(factory) as session:
+        for number in range(count):
+            patient = add_patient(session, team_id=team_id, patient_id=f"p-{number:04d}")
+            alert = new_alert(session, patient_id=patient.id)
+            deliveries = enqueue(session, alert=alert, event_type="alert.opened", now=T0)
+            delivery_ids += [delivery.id for delivery in deliveries]
+    return delivery_ids
+
+
+def deliveries(factory: sessionmaker[Session]) -> list[Delivery]:
+    with factory() as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def attempt_count(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(DeliveryAttempt)) or 0
+
+
+def test_an_opened_alert_arrives_signed_with_what_a_coordinator_needs(webhook_db, receiver):
+    receiver.start()
+    team_id = add_team(webhook_db)
+    endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
+    receiver.secrets["/hook"] = endpoint.secret
+    [delivery_id] = open_alerts(webhook_db, team_id=team_id, count=1)
+
+    assert deliver_due(webhook_db, now=T0, policy=FAST) == 1
+
+    [received] = receiver.received
+    assert received.payload["type"] == "alert.opened"
+    assert received.payload["timestamp"] == "2026-11-24T08:00:00Z"
+    data = received.payload["data"]
+    assert data["patient_id"] == "p-0000"
+    assert (data["kind"], data["severity"], data["status"]) == ("phq9_safety", "urgent", "open")
+    assert data["fired_on"] == "2026-11-24"
+    assert data["explanation"] == "PHQ-9 item 9 answered 1 (several days)"
+    assert data["url"] == f"/v1/alerts/{data['alert_id']}"
+    [delivery] = deliveries(webhook_db)
+    assert delivery.id == delivery_id
+    assert received.webhook_id == delivery.message_id
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert receiver.rejected == []
+
+
+def test_events_raised_while_the_receiver_is_down_all_arrive_once_it_is_up(webhook_db, receiver):
+    team_id = add_team(webhook_db)
+    endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
+    receiver.secrets["/hook"] = endpoint.secret
+    open_alerts(webhook_db, team_id=team_id, count=5)
+
+    now = T0
+    assert deliver_due(webhook_db, now=now, policy=FAST) == 5  # refused, every one
+    assert all(d.status == DeliveryStatus.PENDING for d in deliveries(webhook_db))
+    assert all(d.last_error and "ConnectError" in d.last_error for d in deliveries(webhook_db))
+
+    receiver.start()
+    while any(d.status == DeliveryStatus.PENDING for d in deliveries(webhook_db)):
+        now += timedelta(seconds=15)
+        deliver_due(webhook_db, now=now, policy=FAST)
+        assert now < T0 + timedelta(minutes=10), "deliveries still pending after backoff"
+
+    rows = deliveries(webhook_db)
+    assert all(d.status == DeliveryStatus.DELIVERED for d in rows)
+    assert receiver.webhook_id_counts() == {d.message_id: 1 for d in rows}
+    assert attempt_count(webhook_db) == sum(d.attempts for d in rows)
+    assert all(d.attempts >= 2 for d in rows)
+
+
+def test_a_receiver_that_keeps_failing_gets_max_attempts_then_the_delivery_is_dead(
+    webhook_db, receiver
+):
+    receiver.status_code = 503
+    receiver.start()
+    team_id = add_team(webhook_db)
+    endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
+    receiver.secrets["/hook"] = endpoint.secret
+    open_alerts(webhook_db, team_id=team_id, count=1)
+
+    now = T0
+    for _ in range(20):
+        deliver_due(webhook_db, now=now, policy=FAST)
+        now += FAST.max_delay
+
+    [delivery] = deliveries(webhook_db)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts == FAST.max_attempts
+    assert delivery.last_error == "HTTP 503"
+    with webhook_db() as session:
+        codes = session.scalars(select(DeliveryAttempt.status_code)).all()
+    assert codes == [503] * FAST.max_attempts
+    assert len(receiver.received) == FAST.max_attempts  # same webhook-id every time
+    assert set(receiver.webhook_id_counts()) == {delivery.message_id}
+
+
+def test_deliver_now_has_made_the_first_attempt_when_it_returns(webhook_db, receiver):
+    receiver.start()
+    team_id = add_team(webhook_db)
+    endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
+    receiver.secrets["/hook"] = endpoint.secret
+    delivery_ids = open_alerts(webhook_db, team_id=team_id, count=2)
+
+    assert deliver_now(delivery_ids, session_factory=webhook_db, policy=FAST) == 2
+
+    assert len(receiver.received) == 2  # no waiting: the POSTs happened inside the call
+    assert deliver_due(webhook_db, now=T0 + timedelta(hours=1), policy=FAST) == 0
+    assert deliver_now(delivery_ids, session_factory=webhook_db, policy=FAST) == 0
+
+
+@pytest.mark.postgres
+def test_two_workers_on_one_outbox_deliver_each_event_once(postgres_engine, receiver):
+    from api.db import make_session_factory
+
+    factory = make_session_factory(postgres_engine)
+    receiver.start()
+    team_id = add_team(factory)
+    endpoint = add_endpoint(factory, team_id=team_id, url=receiver.url())
+    receiver.secrets["/hook"] = endpoint.secret
+    open_alerts(factory, team_id=team_id, count=60)
+    sent_by_worker = [0, 0]
+    start = threading.Barrier(2)
+
+    def worker(index: int) -> None:
+        start.wait()
+        while attempted := deliver_due(factory, now=T0, limit=5, policy=FAST):
+            sent_by_worker[index] += attempted
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    rows = deliveries(factory)
+    assert all(d.status == DeliveryStatus.DELIVERED and d.attempts == 1 for d in rows)
+    assert receiver.webhook_id_counts() == {d.message_id: 1 for d in rows}
+    assert sum(sent_by_worker) == 60
+    assert min(sent_by_worker) > 0, f"one worker did everything: {sent_by_worker}"

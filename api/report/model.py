@@ -1,0 +1,68 @@
+"""What a report is built from: the frames of one replayed (or live) cohort.
+
+The report never reads a database or a folder; replay, a test or a notebook hands it frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+#: one row per alert, the columns of alerts.jsonl that the report reads
+ALERTS: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "kind": pl.String(),
+    "severity": pl.String(),
+    "metrics": pl.List(pl.String()),
+    "fired_on": pl.Date(),
+    "window_start": pl.Date(),
+    "window_end": pl.Date(),
+    "explanation": pl.String(),
+    "detector_version": pl.String(),
+}
+
+#: detect.change_points output
+CHANGE_POINTS: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "metric": pl.String(),
+    "date": pl.Date(),
+    "direction": pl.String(),
+    "z": pl.Float64(),
+}
+
+#: labels.csv of a simulated or annotated cohort (relapse_onset null: no relapse)
+LABELS: dict[str, pl.DataType] = {"patient_id": pl.String(), "relapse_onset": pl.Date()}
+
+
+def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict(schema))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A patient folder that could not be read, and why."""
+
+    folder: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    nights: pl.DataFrame  # ingest.schema.NIGHTS
+    phq9: pl.DataFrame  # ingest.schema.PHQ9
+    alerts: pl.DataFrame = field(default_factory=lambda: empty(ALERTS))
+    change_points: pl.DataFrame = field(default_factory=lambda: empty(CHANGE_POINTS))
+    labels: pl.DataFrame | None = None  # LABELS, or None when the cohort has no labels
+    failures: tuple[Failure, ...] = ()
+    title: str = "phenowatch replay report"
+    source: str = ""  # where the cohort came from, shown under the title
+    #: per-patient plots beyond this many are left out (the table still lists everyone)
+    max_patient_plots: int = 60
+
+    def patient_ids(self) -> list[str]:
+        ids: set[str] = set()
+        for frame in (self.nights, self.phq9, self.alerts):
+            ids.update(frame["patient_id"].unique().to_list())
+        return sorted(ids)

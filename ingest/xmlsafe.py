@@ -1,0 +1,213 @@
+"""Reading untrusted XML without ever expanding it.
+
+Exports arrive from patients' phones and from anyone holding an upload link, so every XML file is
+treated as hostile until its prolog (everything before the document element) has been read:
+
+* any ``<!ENTITY`` declaration (billion laughs, external entities) and any ``SYSTEM``/``PUBLIC``
+  identifier (a DTD or entity fetched from a file or URL) refuses the file with UnsafeInputError;
+* the DOCTYPE is then blanked before lxml sees the bytes (its newlines kept so line numbers stay
+  true), so lxml never reads a DTD at all. This also reads HealthKit Export Version 12 files,
+  whose internal DTD is broken (an ``<!ATTLIST`` without its ``>``);
+* characters XML 1.0 forbids (``\\x0b`` in old Apple exports) are deleted while streaming;
+* lxml runs with ``resolve_entities=False, no_network=True, load_dtd=False`` and without
+  ``huge_tree``, as the last line of defence.
+
+Any syntax error becomes a MalformedFileError naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from lxml import etree
+
+from ingest.errors import MalformedFileError, UnsafeInputError
+
+#: a prolog longer than this is not an export; it is refused before lxml reads any of it
+PROLOG_LIMIT = 1024 * 1024
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# C0 controls other than tab, newline and carriage return: never legal in XML 1.0, and in
+# UTF-8 these bytes only ever stand for themselves, so deleting them cannot split a character
+_FORBIDDEN_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+_COMMENT_OR_SUBSET_END = re.compile(rb"<!--.*?-->|\]\s*>", re.DOTALL)
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
+_EXTERNAL_ID = re.compile(rb"\b(SYSTEM|PUBLIC)\b")
+_ROOT_TAG = re.compile(rb"<([A-Za-z_:][-\w.:]*)")
+
+
+@dataclass(frozen=True)
+class Prolog:
+    """What comes before the document element: its name, and the byte span of the DOCTYPE."""
+
+    root: str
+    doctype: tuple[int, int] | None
+
+
+def read_prolog(head: bytes, display: str) -> Prolog:
+    """Check the start of an XML file (at least PROLOG_LIMIT bytes of it, or all of it) and
+    return its prolog, or refuse the file: UnsafeInputError for entity declarations, external
+    identifiers or an oversized prolog, MalformedFileError for anything that is not XML."""
+    if head.startswith(_UTF16_BOMS):
+        raise MalformedFileError(display, "XML is UTF-16 encoded; exports are UTF-8")
+    pos = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
+    doctype: tuple[int, int] | None = None
+    while True:
+        while pos < len(head) and head[pos] in b" \t\r\n":
+            pos += 1
+        if head.startswith(b"<?", pos):
+            pos = _end_of(head, b"?>", pos, display, "processing instruction")
+        elif head.startswith(b"<!--", pos):
+            pos = _end_of(head, b"-->", pos, display, "comment")
+        elif head.startswith(b"<!DOCTYPE", pos):
+            end = _doctype_end(head, pos, display)
+            doctype = (pos, end)
+            pos = end
+        elif (root := _ROOT_TAG.match(head, pos)) is not None:
+            return Prolog(root.group(1).decode("ascii", "replace"), doctype)
+        elif pos >= len(head):
+            if len(head) >= PROLOG_LIMIT:
+                raise UnsafeInputError(
+                    display, f"no document element in the first {PROLOG_LIMIT} bytes: refused"
+                )
+            raise MalformedFileError(display, "no XML document element found (empty or cut off)")
+        else:
+            line = head.count(b"\n", 0, pos) + 1
+            raise MalformedFileError(
+                display,
+                "not XML: unexpected text before the document element",
+                record=f"line {line}",
+            )
+
+
+def _end_of(head: bytes, token: bytes, pos: int, display: str, what: str) -> int:
+    end = head.find(token, pos)
+    if end < 0:
+        _unterminated(head, display, what)
+    return end + len(token)
+
+
+def _unterminated(head: bytes, display: str, what: str) -> None:
+    if len(head) >= PROLOG_LIMIT:
+        raise UnsafeInputError(
+            display, f"XML prolog ({what}) runs past the first {PROLOG_LIMIT} bytes: refused"
+        )
+    raise MalformedFileError(display, f"unterminated {what} before the document element")
+
+
+def _doctype_end(head: bytes, start: int, display: str) -> int:
+    """End of the DOCTYPE declaration starting at ``start``; refuses entities and external ids."""
+    bracket, gt = head.find(b"[", start), head.find(b">", start)
+    if gt < 0:
+        _unterminated(head, display, "DOCTYPE")
+    if bracket < 0 or gt < bracket:
+        declaration, end = head[start : gt + 1], gt + 1
+    else:
+        # the internal subset ends at the first "]>" outside a comment
+        for match in _COMMENT_OR_SUBSET_END.finditer(head, bracket):
+            if not match.group().startswith(b"<!--"):
+                declaration, end = head[start : match.end()], match.end()
+                break
+        else:
+            _unterminated(head, display, "DOCTYPE")
+    text = _COMMENT.sub(b"", declaration)
+    newlines = head.count(b"\n", 0, start)
+    line = f"line {newlines + 1}"
+    if _ENTITY_DECL.search(text):
+        raise UnsafeInputError(
+            display,
+            "the DOCTYPE declares entities (<!ENTITY>), as entity-expansion (billion laughs) "
+            "and external-entity attacks do; refused without expanding them",
+            record=line,
+        )
+    if _EXTERNAL_ID.search(text):
+        raise UnsafeInputError(
+            display,
+            "the DOCTYPE points at an external DTD or entity (a SYSTEM or PUBLIC identifier); "
+            "refused without fetching it",
+            record=line,
+        )
+    return end
+
+
+class ByteProgress:
+    """Reports bytes read to a callback, each byte once even if the file is read twice."""
+
+    def __init__(self, callback: Callable[[int], None] | None):
+        self._callback = callback
+        self._reported = 0
+
+    def reached(self, position: int) -> None:
+        if self._callback is not None and position > self._reported:
+            self._callback(position - self._reported)
+            self._reported = position
+
+
+class SafeXmlStream:
+    """A binary stream for lxml: the DOCTYPE blanked to its newlines, forbidden control
+    characters deleted, bytes read reported to ``progress`` and lines counted for errors."""
+
+    def __init__(self, raw: IO[bytes], prolog: Prolog, progress: ByteProgress):
+        self._raw = raw
+        self._blank = prolog.doctype
+        self._progress = progress
+        self._pos = 0
+        self.lines_read = 1
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        start, self._pos = self._pos, self._pos + len(data)
+        self._progress.reached(self._pos)
+        if self._blank is not None and start < self._blank[1]:
+            data = self._blank_doctype(data, start)
+        self.lines_read += data.count(b"\n")
+        return data.translate(None, _FORBIDDEN_BYTES)
+
+    def _blank_doctype(self, data: bytes, start: int) -> bytes:
+        assert self._blank is not None
+        lo, hi = max(self._blank[0] - start, 0), min(self._blank[1] - start, len(data))
+        if lo >= hi:
+            return data
+        return data[:lo] + b"\n" * data.count(b"\n", lo, hi) + data[hi:]
+
+
+def iterparse(
+    stream: SafeXmlStream, tags: tuple[str, ...], *, recover: bool = False
+) -> Iterator[tuple[str, Any]]:
+    """lxml's iterparse over ``stream`` (end events of ``tags``), hardened: no entities, no
+    network, no DTD, no huge-tree mode. ``recover`` tolerates broken markup; callers must then
+    check ``error_log`` of the returned parser themselves."""
+    return etree.iterparse(
+        stream,
+        events=("end",),
+        tag=tags,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        recover=recover,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def syntax_error(
+    display: str, message: str, line: int | None, lines_read: int
+) -> MalformedFileError:
+    """A MalformedFileError for an lxml syntax error, with the line where lxml knows it."""
+    message = re.sub(r",? line \d+, column \d+.*$", "", message).strip() or "XML is not well-formed"
+    if line:
+        return MalformedFileError(
+            display, f"XML is not well-formed: {message}", record=f"line {line}"
+        )
+    # lxml loses the position of some errors (an undefined entity without a DTD, for one)
+    return MalformedFileError(
+        display,
+        f"XML is not well-formed: {message} (undefined entity or broken markup)",
+        record=f"at or before line {lines_read}",
+    )

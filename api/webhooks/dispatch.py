@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from api.db import begin_immediate
@@ -101,7 +101,8 @@ def deliver_due(
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
-    claimed = _claim(session_factory, due, now=now, policy=policy)
+    guard = (Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+    claimed = _claim(session_factory, due, guard, now=now, policy=policy)
     _send_all(session_factory, claimed, now=now, policy=policy, timeout=policy.timeout)
     return len(claimed)
 
@@ -121,12 +122,15 @@ def deliver_now(
     if not ids:
         return 0
     now = now or datetime.now(UTC)
-    wanted = select(Delivery.id).where(
-        Delivery.id.in_(ids),
+    # Not yet tried and not held by a worker; independent of the clock, so a caller on a
+    # clock of its own (replay, tests) still sends at once.
+    guard = (
         Delivery.status == DeliveryStatus.PENDING,
-        Delivery.next_attempt_at <= now,
+        Delivery.attempts == 0,
+        Delivery.claim_token.is_(None),
     )
-    claimed = _claim(session_factory, wanted, now=now, policy=policy)
+    wanted = select(Delivery.id).where(Delivery.id.in_(ids), *guard)
+    claimed = _claim(session_factory, wanted, guard, now=now, policy=policy)
     _send_all(session_factory, claimed, now=now, policy=policy, timeout=policy.urgent_timeout)
     return len(claimed)
 
@@ -134,6 +138,7 @@ def deliver_now(
 def _claim(
     session_factory: sessionmaker[Session],
     candidates: Select[tuple[int]],
+    guard: tuple[ColumnElement[bool], ...],
     *,
     now: datetime,
     policy: RetryPolicy,
@@ -145,15 +150,12 @@ def _claim(
         if not ids:
             session.rollback()
             return []
-        # The guard repeats the due condition: on SQLite (no row locks) it is what keeps a
-        # delivery from being claimed twice; on PostgreSQL the row locks already do.
+        # The guard repeats the selection's condition: should two claims ever read the same
+        # rows, only one update matches them. PostgreSQL's row locks already prevent it, and
+        # on SQLite BEGIN IMMEDIATE does; this keeps it true whatever the isolation.
         session.execute(
             update(Delivery)
-            .where(
-                Delivery.id.in_(ids),
-                Delivery.status == DeliveryStatus.PENDING,
-                Delivery.next_attempt_at <= now,
-            )
+            .where(Delivery.id.in_(ids), *guard)
             .values(next_attempt_at=now + policy.lease, claim_token=token)
             .execution_options(synchronize_session=False)
         )

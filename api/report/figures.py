@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from api.report.model import ReportData
+from detect.evaluation import Evaluation, evaluate, observation_period
 from detect.signals import KINDS, SEVERITIES
 
 
@@ -80,22 +81,21 @@ def weekly_alerts(alerts: pl.DataFrame) -> list[tuple[date, dict[str, int]]]:
     return out
 
 
-@dataclass(frozen=True)
-class LabelledFigures:
-    """How the alerts compare with the labels (all from detect/evaluation.py)."""
-
-    relapses: int
-    detected: int  # relapses with a passive alert before the PHQ-9 confirmed them
-    recall: float | None
-    lead_days: tuple[float, ...]  # days between that alert and the PHQ-9 confirmation
-    median_lead_days: float | None
-    false_alerts_per_patient_month: float
-    alerts_per_100_patients_week: float
-    definition: str  # one sentence saying how "caught early" and "false" are counted
-
-
-def labelled_figures(data: ReportData) -> tuple[LabelledFigures | None, str]:
+def labelled_figures(data: ReportData) -> tuple[Evaluation | None, str]:
     """The evaluation against labels, or None and the reason it cannot be computed."""
     if data.labels is None:
         return None, "This cohort has no labels.csv, so recall and lead time cannot be measured."
-    return None, "The labelled evaluation (detect/evaluation.py) is not available in this build."
+    period = observation_period(data.nights)
+    if period.height == 0:
+        return None, "No nights were replayed, so there is nothing to measure."
+    labels = data.labels.join(period.select("patient_id"), on="patient_id", how="semi")
+    return evaluate(data.alerts, labels, data.phq9, period), DEFINITION
+
+
+DEFINITION = (
+    "A relapse counts once the first PHQ-9 of 10 or more on or after its labelled onset "
+    "confirms it; it is caught when an alert (passive change, PHQ-9 relapse or safety) fires "
+    "between 28 days before the onset and that confirmation. Lead time is the confirmation day "
+    "minus the first such alert. A passive alert is false when it fires away from every "
+    "relapse (more than 28 days before an onset or over 120 days after its confirmation)."
+)

@@ -8,9 +8,10 @@ from html import escape
 import polars as pl
 
 from api.report import charts, timeline
-from api.report.figures import CohortCounts, LabelledFigures, cohort_counts, weekly_alerts
+from api.report.figures import CohortCounts, cohort_counts, weekly_alerts
 from api.report.model import ReportData
 from api.report.series import patient_series
+from detect.evaluation import Evaluation
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:0;
@@ -19,7 +20,8 @@ main{max-width:1000px;margin:0 auto;padding:24px 20px 60px}
 h1{font-size:26px;margin:0 0 4px}
 h2{font-size:20px;margin:32px 0 10px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 h3{font-size:16px;margin:22px 0 6px}
-.muted{color:#6b7280}.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
+.muted{color:#6b7280}.note{font-size:13px;color:#6b7280}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:130px}
 .card b{display:block;font-size:22px}.card span{color:#6b7280;font-size:13px}
 table{border-collapse:collapse;background:#fff;font-size:13px;margin:6px 0 12px}
@@ -92,38 +94,43 @@ def _cohort_section(counts: CohortCounts, data: ReportData) -> str:
     )
 
 
-def _labelled_section(figures: LabelledFigures | None, note: str) -> str:
+def _days(value: float | None) -> str:
+    return "–" if value is None else f"{value:g} d"
+
+
+def _labelled_section(figures: Evaluation | None, note: str) -> str:
     if figures is None:
         return (
             '<section id="evaluation"><h2>Against the labels</h2>'
             f'<p class="muted">{escape(note)}</p></section>'
         )
+    false_rate = figures.false_passive_per_patient_month
+    burden = figures.alerts_per_100_patient_weeks
     cards = "".join(
         [
-            _card(_pct(figures.recall), "recall before PHQ-9 confirmation"),
-            _card(f"{figures.detected} / {figures.relapses}", "relapses caught early"),
+            _card(_pct(figures.sensitivity_any), "recall before PHQ-9 confirmation (any alert)"),
+            _card(_pct(figures.sensitivity_passive), "recall from passive alerts alone"),
+            _card(f"{figures.caught_any} / {figures.confirmed}", "confirmed relapses caught"),
+            _card(_days(figures.median_lead_any), "median lead time"),
+            _card(_days(figures.median_lead_passive), "median lead time (passive)"),
             _card(
-                "–" if figures.median_lead_days is None else f"{figures.median_lead_days:g} d",
-                "median lead time",
+                "–" if false_rate is None else f"{false_rate:.2f}",
+                "false passive alerts per patient-month",
             ),
-            _card(
-                f"{figures.false_alerts_per_patient_month:.2f}", "false alerts per patient-month"
-            ),
-            _card(
-                f"{figures.alerts_per_100_patients_week:.1f}", "alerts per 100 patients per week"
-            ),
+            _card("–" if burden is None else f"{burden:.1f}", "alerts per 100 patients per week"),
         ]
     )
+    leads = figures.per_relapse["lead_any"].drop_nulls().cast(float).to_list()
     histogram = charts.histogram_svg(
-        figures.lead_days,
-        bin_width=7,
-        unit="days before PHQ-9 confirmation",
-        label="lead time distribution",
+        leads, bin_width=7, unit="days before PHQ-9 confirmation", label="lead time distribution"
     )
+    unconfirmed = figures.relapses - figures.confirmed
     return (
         '<section id="evaluation"><h2>Against the labels</h2>'
-        f'<p class="muted">{escape(figures.definition)}</p><div class="cards">{cards}</div>'
-        f"<h3>Lead time of the relapses caught early</h3>{histogram}</section>"
+        f'<p class="note">{escape(note)} {figures.relapses} labelled relapses, '
+        f"{unconfirmed} never confirmed by a PHQ-9 (left out of recall).</p>"
+        f'<div class="cards">{cards}</div>'
+        f"<h3>Lead time of the relapses caught</h3>{histogram}</section>"
     )
 
 
@@ -203,7 +210,7 @@ def _patient_article(data: ReportData, pid: str) -> str:
     )
 
 
-def render(data: ReportData, figures: LabelledFigures | None, note: str) -> str:
+def render(data: ReportData, figures: Evaluation | None, note: str) -> str:
     counts = cohort_counts(data)
     versions = sorted(v for v in data.alerts["detector_version"].unique().to_list() if v)
     subtitle = " · ".join(

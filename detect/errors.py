@@ -9,3 +9,7 @@ class DetectError(Exception):
 
 class InputFrameError(DetectError):
     """A frame handed to detect/ does not have the columns or types it needs."""
+
+
+class ScoreRangeError(DetectError):
+    """A questionnaire score lies outside its instrument's range."""

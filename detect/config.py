@@ -1,0 +1,90 @@
+"""Every threshold detect/ uses, in one frozen value with a version string.
+
+A signal records ``DetectConfig.version`` as its ``detector_version``, so a stored alert can be
+traced to the exact rules that raised it. Change a number here, change the version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DETECTOR_VERSION = "2026.11.2"
+
+#: which way a metric moves when depression worsens; "both" means either way counts
+Depressive = Literal["up", "down", "both"]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One nightly series the passive detector watches."""
+
+    name: str  # the nights column, or a derived series (sleep_irregularity_min)
+    group: str  # channels of one group count once in fusion (HRV as RMSSD or SDNN)
+    depressive: Depressive
+    #: smallest robust SD accepted, so that a very regular person is not alarmed by noise
+    scale_floor: float
+
+
+#: the channels, in the order of the last axis of every score array
+CHANNELS: tuple[Channel, ...] = (
+    Channel("sleep_total_min", "sleep_duration", "both", 20.0),
+    Channel("sleep_midpoint_min", "sleep_timing", "both", 15.0),
+    Channel("sleep_irregularity_min", "sleep_timing", "up", 10.0),
+    Channel("hrv_rmssd_ms", "hrv", "down", 2.0),
+    Channel("hrv_sdnn_ms", "hrv", "down", 2.0),
+    Channel("resting_hr_bpm", "resting_hr", "up", 1.0),
+    Channel("steps", "steps", "down", 400.0),
+)
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    version: str = DETECTOR_VERSION
+    channels: tuple[Channel, ...] = CHANNELS
+
+    # baseline: median and MAD over the valid nights of a trailing window that ends
+    # just before the evidence window
+    baseline_nights: int = 56
+    baseline_min_valid: int = 14
+    evidence_nights: int = 21
+
+    # online detection: two-sided CUSUM over baseline-standardised values
+    cusum_k: float = 0.5  # allowance, in robust SD (detects shifts of about 2k and more)
+    cusum_h: float = 5.0  # decision threshold
+    z_clip: float = 4.0  # one wild night moves the CUSUM by at most this much
+    min_evidence_valid: int = 5  # valid nights in the evidence window for a channel to count
+
+    # confirmation: one mean shift (linear-kernel cost, as ruptures KernelCPD) inside the
+    # evidence window, with the penalty scaled by the series' own noise
+    confirm: bool = True
+    confirm_min_size: int = 7
+    confirm_penalty: float = 2.0  # times sigma^2 * log(n)
+
+    # fusion
+    min_groups: int = 2  # metric groups that must agree in the depressive direction
+    strong_h_factor: float = 2.5  # or one group whose CUSUM reaches this many times h
+    high_groups: int = 3  # severity high from this many groups ...
+    high_h_factor: float = 3.0  # ... or a CUSUM this many times h in two groups
+    refractory_days: int = 21
+
+    # data gaps
+    gap_window: int = 7
+    gap_min_nights: int = 4
+    gap_refractory_days: int = 7
+
+    # PHQ-9
+    remission_below: int = 5
+    relapse_total: int = 10
+    reliable_rise: int = 5
+    recent_days: int = 56  # the "recent level" is the median of entries this far back
+    rise_min_total: int = 0  # a reliable rise counts from this total up
+
+    @property
+    def history_nights(self) -> int:
+        """Nights up to and including the judged day that one judgement reads (the extra
+        night feeds the night-to-night irregularity of the first baseline night)."""
+        return self.baseline_nights + self.evidence_nights + 1
+
+
+DEFAULT = DetectConfig()

@@ -1,7 +1,218 @@
-"""Placeholder: filled in by the fitbit parser work."""
+"""Fitbit exports: the legacy data export and Fitbit's part of a Google Takeout.
+
+Recognised files (by content, plus the file names Fitbit gives its same-shaped JSON series):
+
+* ``sleep-*.json``, ``UserSleeps_*.csv``: see ``fitbit_sleep``.
+* ``Heart Rate Variability/*.csv``, ``daily_heart_rate_variability.csv``, ``sleep_score.csv``:
+  see ``fitbit_takeout_csv``.
+* ``resting_heart_rate-*.json``: one record per day, ``value.date`` in MM/DD/YY and
+  ``value.value`` in bpm → daily ``resting_heart_rate``. Days without a measurement are written
+  with ``date: null`` and ``value: 0``: they are not data and give no row.
+* ``steps-*.json``: per-minute counts, ``value`` written as a string, timestamps in UTC (the
+  file named for a day starts at that day's local midnight, e.g. ``07/06/20 14:08`` in a file
+  named 07-07 for a user at UTC+10). They are summed per UTC hour into timed ``steps`` samples
+  of one hour, so a day split across two files still adds up, and the nights builder sums the
+  hours of each local date.
+* ``heart_rate-*.json``: ``value.bpm`` per timestamp (UTC) → ``heart_rate`` samples of zero
+  length. These files are large (one a day, a reading every few seconds): they are read with
+  polars in one pass, and skipped without reading when ``heart_rate`` is not wanted.
+
+Offsets of every file without one: see ``fitbit_offsets``. ``device`` is null: the legacy files
+do not name the tracker.
+"""
 
 from __future__ import annotations
 
-from ingest.formats import Format
+import io
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
 
-FORMATS: tuple[Format, ...] = ()
+import polars as pl
+
+from ingest.archive import Member
+from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.formats import Format, ParseOptions, fitbit_sleep, fitbit_takeout_csv
+from ingest.formats.fitbit_offsets import is_user_sleeps, offset_table, offsets_at
+from ingest.formats.vendor_records import json_head_is, load_json, read_bytes, to_samples
+
+SOURCE = "fitbit"
+US_TIME = "%m/%d/%y %H:%M:%S"
+STEPS_NAME = re.compile(r"^steps-\d{4}-\d{2}-\d{2}\.json$")
+RESTING_NAME = re.compile(r"^resting_heart_rate-\d{4}-\d{2}-\d{2}\.json$")
+Sniff = Callable[[str, bytes], bool]
+
+
+def _series_file(pattern: re.Pattern[str]) -> Sniff:
+    def sniff(path: str, head: bytes) -> bool:
+        name = path.rsplit("/", 1)[-1]
+        return bool(pattern.match(name)) and json_head_is(head, b"[") and b'"dateTime"' in head
+
+    return sniff
+
+
+def sniff_heart_rate(path: str, head: bytes) -> bool:
+    return json_head_is(head, b"[") and b'"dateTime"' in head and b'"bpm"' in head
+
+
+def _read_series(
+    member: Member, options: ParseOptions, schema: dict[str, pl.DataType]
+) -> pl.DataFrame:
+    """A JSON list of records read by polars; broken JSON reported as ``load_json`` does."""
+    data = read_bytes(member, options)
+    try:
+        frame = pl.read_json(io.BytesIO(data), schema=schema)
+    except Exception as exc:  # polars reports broken JSON as several error types
+        try:
+            json.loads(data)
+        except ValueError:
+            load_json(
+                Member(member.display, member.path, member.size, member.opener), ParseOptions()
+            )
+        raise MalformedFileError(member.display, f"not a list of Fitbit records ({exc})") from exc
+    missing = frame.with_row_index("record").filter(pl.any_horizontal(pl.all().is_null()))
+    if missing.height:
+        row = missing.row(0, named=True)
+        field = next(k for k, v in row.items() if v is None)
+        raise MalformedFileError(
+            member.display, f"missing field {field!r}", record=f"record {row['record']}"
+        )
+    return frame
+
+
+def _us_times(frame: pl.DataFrame, member: Member) -> pl.Series:
+    parsed = frame["dateTime"].str.strptime(pl.Datetime("us"), US_TIME, strict=False)
+    bad = parsed.is_null().arg_true()
+    if len(bad):
+        raise InvalidValueError(
+            member.display,
+            f"field 'dateTime' is {frame['dateTime'][bad[0]]!r}, not MM/DD/YY HH:MM:SS",
+            record=f"record {bad[0]}",
+        )
+    return parsed
+
+
+def _numbers(values: pl.Series, name: str, member: Member) -> pl.Series:
+    parsed = values.cast(pl.Float64, strict=False)
+    bad = (values.is_not_null() & parsed.is_null()).arg_true()
+    if len(bad):
+        raise InvalidValueError(
+            member.display,
+            f"field {name!r} is {values[bad[0]]!r}, expected a number",
+            record=f"record {bad[0]}",
+        )
+    return parsed
+
+
+def _with_offsets(frame: pl.DataFrame, options: ParseOptions, *, local: bool) -> pl.DataFrame:
+    """``moment`` (naive) → ``start`` (UTC) and ``utc_offset_min``."""
+    offsets = offsets_at(frame["moment"], offset_table(options.siblings), local=local)
+    frame = frame.with_columns(utc_offset_min=offsets)
+    start = pl.col("moment")
+    if local:
+        start = start - pl.duration(minutes=pl.col("utc_offset_min"))
+    return frame.with_columns(start=start.dt.replace_time_zone("UTC"))
+
+
+def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
+    value = pl.Struct({"date": pl.String, "value": pl.Float64, "error": pl.Float64})
+    frame = _read_series(member, options, {"dateTime": pl.String(), "value": value}).unnest("value")
+    frame = frame.filter(pl.col("date").is_not_null() & (pl.col("value") > 0))
+    day = frame["date"].str.strptime(pl.Date, "%m/%d/%y", strict=False)
+    if day.null_count():
+        bad = frame["date"].filter(day.is_null())[0]
+        raise InvalidValueError(member.display, f"field 'date' is {bad!r}, not MM/DD/YY")
+    frame = frame.with_columns(moment=day.cast(pl.Datetime("us")))
+    frame = _with_offsets(frame, options, local=True).with_columns(
+        end=pl.col("start") + timedelta(days=1),
+        metric=pl.lit("resting_heart_rate"),
+        unit=pl.lit("bpm"),
+    )
+    return to_samples(frame, options, SOURCE)
+
+
+def parse_steps(member: Member, options: ParseOptions) -> pl.DataFrame:
+    frame = _read_series(member, options, {"dateTime": pl.String(), "value": pl.String()})
+    frame = frame.select(
+        moment=_us_times(frame, member).dt.truncate("1h"),
+        value=_numbers(frame["value"], "value", member),
+    )
+    hours = frame.group_by("moment").agg(pl.col("value").sum()).sort("moment")
+    hours = _with_offsets(hours, options, local=False).with_columns(
+        end=pl.col("start") + timedelta(hours=1), metric=pl.lit("steps"), unit=pl.lit("count")
+    )
+    return to_samples(hours, options, SOURCE)
+
+
+def parse_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
+    if not options.wants("heart_rate"):
+        return to_samples(_empty_moments(), options, SOURCE)
+    value = pl.Struct({"bpm": pl.Float64, "confidence": pl.Float64})
+    frame = _read_series(member, options, {"dateTime": pl.String(), "value": value})
+    frame = frame.select(moment=_us_times(frame, member), value=pl.col("value").struct["bpm"])
+    frame = _with_offsets(frame.filter(pl.col("value") > 0), options, local=False)
+    frame = frame.with_columns(end=pl.col("start"), metric=pl.lit("heart_rate"), unit=pl.lit("bpm"))
+    return to_samples(frame, options, SOURCE)
+
+
+def _empty_moments() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "metric": pl.String,
+            "start": pl.Datetime("us", "UTC"),
+            "end": pl.Datetime("us", "UTC"),
+            "utc_offset_min": pl.Int32,
+            "value": pl.Float64,
+            "unit": pl.String,
+        }
+    )
+
+
+def _csv(check: Callable[[bytes], bool]) -> Sniff:
+    def sniff(path: str, head: bytes) -> bool:
+        return path.lower().endswith(".csv") and check(head)
+
+    return sniff
+
+
+def _sniff_sleep_json(path: str, head: bytes) -> bool:
+    return fitbit_sleep.is_sleep_json(head)
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("fitbit_sleep_json", "samples", _sniff_sleep_json, fitbit_sleep.parse_sleep_json),
+    Format("fitbit_user_sleeps", "samples", _csv(is_user_sleeps), fitbit_sleep.parse_user_sleeps),
+    Format(
+        "fitbit_hrv_summary",
+        "samples",
+        _csv(fitbit_takeout_csv.is_hrv_summary),
+        fitbit_takeout_csv.parse_hrv_summary,
+    ),
+    Format(
+        "fitbit_hrv_details",
+        "samples",
+        _csv(fitbit_takeout_csv.is_hrv_details),
+        fitbit_takeout_csv.parse_hrv_details,
+    ),
+    Format(
+        "fitbit_daily_hrv",
+        "samples",
+        _csv(fitbit_takeout_csv.is_google_daily_hrv),
+        fitbit_takeout_csv.parse_google_daily_hrv,
+    ),
+    Format(
+        "fitbit_sleep_score",
+        "samples",
+        _csv(fitbit_takeout_csv.is_sleep_score),
+        fitbit_takeout_csv.parse_sleep_score,
+    ),
+    Format(
+        "fitbit_resting_heart_rate",
+        "samples",
+        _series_file(RESTING_NAME),
+        parse_resting_heart_rate,
+    ),
+    Format("fitbit_steps", "samples", _series_file(STEPS_NAME), parse_steps),
+    Format("fitbit_heart_rate", "samples", sniff_heart_rate, parse_heart_rate),
+)

@@ -229,3 +229,22 @@ class SampleRows:
         if options.metrics is not None:
             frame = frame.filter(pl.col("metric").is_in(sorted(options.metrics)))
         return frame
+
+
+def to_samples(frame: pl.DataFrame, options: ParseOptions, source: str) -> pl.DataFrame:
+    """A frame with ``metric, start, end, utc_offset_min, value, unit`` (and optionally
+    ``device``) as SAMPLES rows for ``options.patient_id``, keeping the wanted metrics."""
+    if options.metrics is not None:
+        frame = frame.filter(pl.col("metric").is_in(sorted(options.metrics)))
+    device = pl.col("device") if "device" in frame.columns else pl.lit(None)
+    return frame.select(
+        pl.lit(options.patient_id).alias("patient_id"),
+        pl.lit(source).alias("source"),
+        device.cast(pl.String).alias("device"),
+        pl.col("metric").cast(pl.String),
+        pl.col("start").cast(SAMPLES["start"]),
+        pl.col("end").cast(SAMPLES["end"]),
+        pl.col("utc_offset_min").cast(pl.Int32),
+        pl.col("value").cast(pl.Float64),
+        pl.col("unit").cast(pl.String),
+    )

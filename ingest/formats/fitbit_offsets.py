@@ -1,0 +1,112 @@
+"""Where a Fitbit export keeps its local offsets, and how the other Fitbit files borrow them.
+
+Most Fitbit files do not say which zone their times are in: the legacy ``sleep-*.json`` and
+the ``Heart Rate Variability`` CSVs are naive local time, the per-minute ``steps-*.json`` and
+``heart_rate-*.json`` are UTC. Only ``Health Fitness Data_GoogleData/UserSleeps_*.csv`` pairs
+each session's UTC start and end with its offset.
+
+The rule: every offset-less Fitbit file of an upload takes the offset of the UserSleeps session
+start or end nearest in time (naive local times are compared with local session times, UTC with
+UTC), within ``REACH``. Without a UserSleeps file in the upload, or farther than ``REACH`` from
+every session, the offset is 0: naive local times are then stored as if UTC, which keeps every
+local date and clock time right (nights are assigned by local date) and shifts only the instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+import polars as pl
+
+from ingest.archive import Member
+from ingest.formats import ParseOptions
+from ingest.formats.vendor_csv import header_of, read_text_csv, require_cells, times
+
+REACH = timedelta(days=30)
+USER_SLEEPS_COLUMNS = [
+    "sleep_id",
+    "minutes_asleep",
+    "minutes_awake",
+    "start_utc_offset",
+    "sleep_start",
+    "end_utc_offset",
+    "sleep_end",
+]
+UTC_FORMAT = "%Y-%m-%d %H:%M:%S%z"
+
+
+def is_user_sleeps(head: bytes) -> bool:
+    header = header_of(head)
+    return header[:2] == ["sleep_id", "sleep_type"] and "start_utc_offset" in header
+
+
+def offset_minutes(text: pl.Expr) -> pl.Expr:
+    """Minutes of an offset written ``-04:00`` / ``+0530`` / ``Z``."""
+    clean = text.str.strip_chars().str.replace(":", "").str.replace("^Z$", "+0000")
+    sign = pl.when(clean.str.starts_with("-")).then(-1).otherwise(1)
+    hours = clean.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = clean.str.slice(3, 2).cast(pl.Int32, strict=False)
+    return (sign * (hours * 60 + minutes)).cast(pl.Int32)
+
+
+def read_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
+    """UserSleeps sessions: ``start``/``end`` (UTC), their offsets, minutes asleep and awake,
+    ``algorithm_version`` and ``line``. Errors name the file and line."""
+    frame = read_text_csv(member, options, USER_SLEEPS_COLUMNS)
+    require_cells(frame, USER_SLEEPS_COLUMNS, member.display)
+    start = times(frame, "sleep_start", UTC_FORMAT, member.display, aware=True)
+    end = times(frame, "sleep_end", UTC_FORMAT, member.display, aware=True)
+    return frame.with_columns(
+        start=start,
+        end=end,
+        start_offset=offset_minutes(pl.col("start_utc_offset")),
+        end_offset=offset_minutes(pl.col("end_utc_offset")),
+    )
+
+
+def offset_table(siblings: Iterable[Member]) -> pl.DataFrame:
+    """``utc`` (naive UTC), ``local`` (naive local) and ``offset`` of every UserSleeps session
+    start and end in the upload."""
+    parts = []
+    quiet = ParseOptions()  # these members are counted when they are parsed themselves
+    for member in siblings:
+        if not member.name.lower().endswith(".csv") or not is_user_sleeps(member.head(4096)):
+            continue
+        sessions = read_user_sleeps(member, quiet)
+        for moment, offset in (("start", "start_offset"), ("end", "end_offset")):
+            parts.append(
+                sessions.select(
+                    utc=pl.col(moment).dt.replace_time_zone(None),
+                    offset=pl.col(offset),
+                )
+            )
+    if not parts:
+        return pl.DataFrame(
+            schema={"utc": pl.Datetime("us"), "local": pl.Datetime("us"), "offset": pl.Int32}
+        )
+    table = pl.concat(parts).drop_nulls()
+    return table.with_columns(local=pl.col("utc") + pl.duration(minutes=pl.col("offset"))).select(
+        "utc", "local", "offset"
+    )
+
+
+def offsets_at(moments: pl.Series, table: pl.DataFrame, *, local: bool) -> pl.Series:
+    """The offset (minutes) for each naive ``moments`` value: local wall-clock times when
+    ``local``, else UTC. 0 where no session is within REACH."""
+    key = "local" if local else "utc"
+    probe = pl.DataFrame({"t": moments.cast(pl.Datetime("us"))}).with_row_index("i")
+    if table.is_empty():
+        return pl.Series("offset", [0] * len(moments), dtype=pl.Int32)
+    matched = (
+        probe.sort("t")
+        .join_asof(
+            table.select(key, "offset").sort(key),
+            left_on="t",
+            right_on=key,
+            strategy="nearest",
+            tolerance=REACH,
+        )
+        .sort("i")
+    )
+    return matched["offset"].fill_null(0).cast(pl.Int32)

@@ -1,0 +1,213 @@
+"""Fitbit sleep: the legacy ``Global Export Data/sleep-*.json`` logs and the Google-format
+``Health Fitness Data_GoogleData/UserSleeps_*.csv`` sessions.
+
+sleep-*.json is a list of sleep logs (any dates: the file name does not bound them), each with
+naive local ``startTime``/``endTime`` and ``levels``:
+
+* ``type: "stages"``: ``levels.data`` are back-to-back segments (``deep``, ``light``, ``rem``,
+  ``wake``); ``levels.shortData`` are short wakes (under 3 minutes) that overlay them: where a
+  short wake lies inside a light segment, that part is awake. The overlay reproduces the log's
+  ``minutesAsleep`` (within rounding).
+* ``type: "classic"`` (older trackers, naps): ``asleep``, ``restless`` and ``awake`` segments.
+  Fitbit counts restless time as awake (``minutesAsleep`` is the ``asleep`` minutes alone, and
+  ``minutesAwake`` includes restless), so restless and awake become ``sleep_awake``.
+
+Each log gives ``sleep_in_bed`` for its span, and asleep segments as stage metrics (deep →
+``sleep_deep``, light → ``sleep_core``, rem → ``sleep_rem``, classic asleep → ``sleep_asleep``),
+wake/awake/restless as ``sleep_awake``; values are minutes. Naps (``mainSleep: false``) are kept
+like any log: the nights builder decides the main sleep. A log without segments (some manual
+logs) gives its ``minutesAsleep``/``minutesAwake`` laid out by ``SampleRows.stage_totals``.
+Offsets: see ``fitbit_offsets``.
+
+UserSleeps carries UTC times with offsets but only totals, and each night appears once per
+sleep algorithm (``sleep_session_v1``, ``sleep_session_v2``), with different bounds. Rule against
+double counting: of sessions that overlap each other, only the newest algorithm version is kept
+(then the latest ``sleep_last_updated``); and a session overlapping (in local time) any log of
+a sleep-*.json file of the same upload is dropped: the JSON log, with its stages, wins.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import polars as pl
+
+from ingest.archive import Member
+from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.formats import ParseOptions
+from ingest.formats.fitbit_offsets import offset_table, offsets_at, read_user_sleeps
+from ingest.formats.vendor_csv import numbers
+from ingest.formats.vendor_records import (
+    RecordReader,
+    SampleRows,
+    json_head_is,
+    load_json,
+    utc,
+)
+
+SOURCE = "fitbit"
+LEVEL_METRICS = {
+    "deep": "sleep_deep",
+    "light": "sleep_core",
+    "rem": "sleep_rem",
+    "wake": "sleep_awake",
+    "asleep": "sleep_asleep",
+    "restless": "sleep_awake",
+    "awake": "sleep_awake",
+}
+Segment = tuple[datetime, datetime, str]  # naive local start, end, metric
+
+
+def is_sleep_json(head: bytes) -> bool:
+    return json_head_is(head, b"[") and b'"logId"' in head and b'"dateOfSleep"' in head
+
+
+def _segments(read: RecordReader, items: Any, name: str) -> list[Segment]:
+    if not isinstance(items, list):
+        raise MalformedFileError(read.file, f"levels.{name} is not a list", record=read.where)
+    out = []
+    for item in items:
+        segment = read.mapping(item)
+        start = read.timestamp(segment, "dateTime")
+        seconds = read.number(segment, "seconds", required=True)
+        level = read.text(segment, "level")
+        if level not in LEVEL_METRICS:
+            raise InvalidValueError(
+                read.file,
+                f"field 'level' is {level!r}, not a Fitbit sleep level",
+                record=read.where,
+            )
+        assert start is not None and seconds is not None  # required above
+        out.append((start, start + timedelta(seconds=seconds), LEVEL_METRICS[str(level)]))
+    return sorted(out)
+
+
+def _covering(
+    segments: list[Segment], starts: list[datetime], a: datetime, b: datetime
+) -> str | None:
+    i = bisect_right(starts, a) - 1
+    if i >= 0 and segments[i][1] >= b:
+        return segments[i][2]
+    return None
+
+
+def overlay(data: list[Segment], short_wakes: list[Segment]) -> list[Segment]:
+    """``data`` with the ``short_wakes`` laid over it, merged into runs of one metric.
+
+    A Python loop: a log has a few dozen segments, and cutting them at every boundary of the
+    other list is clearer here than as frame operations."""
+    cuts = sorted({t for s, e, _ in data + short_wakes for t in (s, e)})
+    data_starts = [s for s, _, _ in data]
+    wake_starts = [s for s, _, _ in short_wakes]
+    runs: list[Segment] = []
+    for a, b in pairwise(cuts):
+        metric = _covering(short_wakes, wake_starts, a, b) or _covering(data, data_starts, a, b)
+        if metric is None:
+            continue  # a gap between segments
+        if runs and runs[-1][1] == a and runs[-1][2] == metric:
+            runs[-1] = (runs[-1][0], b, metric)
+        else:
+            runs.append((a, b, metric))
+    return runs
+
+
+def parse_sleep_json(member: Member, options: ParseOptions) -> pl.DataFrame:
+    logs = load_json(member, options)
+    if not isinstance(logs, list):
+        raise MalformedFileError(member.display, "expected a JSON list of sleep logs")
+    per_log: list[tuple[datetime, datetime, list[Segment], tuple[float, float]]] = []
+    for index, item in enumerate(logs):
+        read = RecordReader(member.display, f"record {index}")
+        log = read.mapping(item)
+        read = RecordReader(member.display, f"record {index} (logId {read.require(log, 'logId')})")
+        start, end = read.timestamp(log, "startTime"), read.timestamp(log, "endTime")
+        assert start is not None and end is not None
+        levels = read.mapping(read.require(log, "levels"))
+        data = _segments(read, read.require(levels, "data"), "data")
+        wakes = _segments(read, levels.get("shortData") or [], "shortData")
+        totals = (
+            read.number(log, "minutesAsleep") or 0.0,
+            read.number(log, "minutesAwake") or 0.0,
+        )
+        per_log.append((start, end, overlay(data, wakes), totals))
+    starts = pl.Series([log[0] for log in per_log], dtype=pl.Datetime("us"))
+    offsets = offsets_at(starts, offset_table(options.siblings), local=True).to_list()
+    rows = SampleRows(SOURCE)
+    for (start, end, runs, (asleep, awake)), offset in zip(per_log, offsets, strict=True):
+        utc_start, utc_end = utc(start, offset), utc(end, offset)
+        rows.add("sleep_in_bed", utc_start, utc_end, offset, _minutes(start, end), "min")
+        if not runs:
+            rows.stage_totals(utc_start, utc_end, offset, [("sleep_asleep", asleep)], awake)
+        for a, b, metric in runs:
+            rows.add(metric, utc(a, offset), utc(b, offset), offset, _minutes(a, b), "min")
+    return rows.frame(options)
+
+
+def _minutes(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 60
+
+
+def json_log_spans(siblings: Iterable[Member]) -> pl.DataFrame:
+    """Naive local ``start``/``end`` of every log in the upload's sleep-*.json files."""
+    spans: list[tuple[datetime, datetime]] = []
+    quiet = ParseOptions()
+    for member in siblings:
+        if not member.name.lower().endswith(".json") or not is_sleep_json(member.head()):
+            continue
+        logs = load_json(member, quiet)
+        for index, item in enumerate(logs if isinstance(logs, list) else []):
+            read = RecordReader(member.display, f"record {index}")
+            log: Mapping[str, Any] = read.mapping(item)
+            start, end = read.timestamp(log, "startTime"), read.timestamp(log, "endTime")
+            assert start is not None and end is not None
+            spans.append((start, end))
+    return pl.DataFrame(
+        {"start": [s for s, _ in spans], "end": [e for _, e in spans]},
+        schema={"start": pl.Datetime("us"), "end": pl.Datetime("us")},
+    )
+
+
+def _one_session_per_night(sessions: pl.DataFrame) -> pl.DataFrame:
+    prev_end = pl.col("end").cum_max().shift(1)
+    version = pl.col("algorithm_version").str.extract(r"(\d+)$").cast(pl.Int32, strict=False)
+    return (
+        sessions.sort("start")
+        .with_columns(night=(prev_end.is_null() | (pl.col("start") >= prev_end)).cum_sum())
+        .sort(version.fill_null(0), pl.col("sleep_last_updated"), descending=True, nulls_last=True)
+        .unique("night", keep="first")
+        .sort("start")
+    )
+
+
+def parse_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
+    sessions = read_user_sleeps(member, options)
+    for column in ("algorithm_version", "sleep_last_updated"):
+        if column not in sessions.columns:
+            sessions = sessions.with_columns(pl.lit(None, pl.String).alias(column))
+    sessions = sessions.with_columns(
+        asleep=numbers(sessions, "minutes_asleep", member.display),
+        awake=numbers(sessions, "minutes_awake", member.display),
+    )
+    kept = _one_session_per_night(sessions)
+    logs = json_log_spans(options.siblings)
+    if logs.height:
+        local = kept.with_columns(
+            ls=pl.col("start").dt.replace_time_zone(None) + pl.duration(minutes="start_offset"),
+            le=pl.col("end").dt.replace_time_zone(None) + pl.duration(minutes="start_offset"),
+        )
+        logs = logs.rename({"start": "log_start", "end": "log_end"})
+        overlaps = (pl.col("ls") < pl.col("log_end"), pl.col("le") > pl.col("log_start"))
+        covered = local.join_where(logs, *overlaps)
+        kept = kept.filter(~pl.col("line").is_in(covered["line"].implode()))
+    rows = SampleRows(SOURCE)
+    # one row of Python per night: the layout of totals is shared with the other vendors
+    for start, end, offset, asleep, awake in kept.select(
+        "start", "end", "start_offset", "asleep", "awake"
+    ).iter_rows():
+        rows.add("sleep_in_bed", start, end, offset, _minutes(start, end), "min")
+        rows.stage_totals(start, end, offset, [("sleep_asleep", asleep)], awake)
+    return rows.frame(options)

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import transaction
 from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
 from api.webhooks.dispatch import RetryPolicy, deliver_due, deliver_now
-from api.webhooks.outbox import enqueue
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import (
     T0,
@@ -47,8 +46,9 @@ def open_alerts(factory: sessionmaker[Session], *, team_id: int, count: int) -> 
         for number in range(count):
             patient = add_patient(session, team_id=team_id, patient_id=f"p-{number:04d}")
             alert = new_alert(session, patient_id=patient.id)
-            deliveries = enqueue(session, alert=alert, event_type="alert.opened", now=T0)
-            delivery_ids += [delivery.id for delivery in deliveries]
+            delivery_ids += session.scalars(
+                select(Delivery.id).where(Delivery.alert_id == alert.id)
+            ).all()
     return delivery_ids
 
 

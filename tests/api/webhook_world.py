@@ -19,10 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, make_session_factory, transaction
 from api.migrations import upgrade
+from api.services.alerts import open_alert
+from api.services.patients import create_patient, create_team
 from api.store.alerts import Alert
-from api.store.people import CareTeam, Patient
+from api.store.people import Patient
 from api.store.webhooks import EVENT_TYPES, WebhookEndpoint
 from api.webhooks.signing import generate_secret
+from detect.signals import Signal
 
 POSTGRES_URL = os.environ.get(
     "PHENOWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -81,10 +84,7 @@ def webhook_db_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> sessio
 
 def add_team(factory: sessionmaker[Session], name: str = "north") -> int:
     with transaction(factory) as session:
-        team = CareTeam(name=name, created_at=T0)
-        session.add(team)
-        session.flush()
-        return team.id
+        return create_team(session, name=name, now=T0).id
 
 
 def add_endpoint(
@@ -108,30 +108,25 @@ def add_endpoint(
 
 
 def add_patient(session: Session, *, team_id: int, patient_id: str) -> Patient:
-    patient = Patient(id=patient_id, team_id=team_id, created_at=T0)
-    session.add(patient)
-    session.flush()
-    return patient
+    return create_patient(session, patient_id=patient_id, team_id=team_id, now=T0)
 
 
-def new_alert(
-    session: Session, *, patient_id: str, kind: str = "phq9_safety", severity: str = "urgent"
-) -> Alert:
-    alert = Alert(
+def safety_signal(patient_id: str, *, on: date = T0.date()) -> Signal:
+    return Signal(
         patient_id=patient_id,
-        kind=kind,
-        severity=severity,
-        status="open",
-        evidence={},
+        kind="phq9_safety",
+        severity="urgent",
+        fired_on=on,
+        window_start=on,
+        window_end=on,
         explanation="PHQ-9 item 9 answered 1 (several days)",
-        detector="phq9_rules",
+        detector="phenowatch.phq9",
         detector_version="1",
-        fired_on=date(2026, 11, 24),
-        window_start=date(2026, 11, 24),
-        window_end=date(2026, 11, 24),
-        last_fired_on=date(2026, 11, 24),
-        opened_at=T0,
     )
-    session.add(alert)
-    session.flush()
+
+
+def new_alert(session: Session, *, patient_id: str, now: datetime = T0) -> Alert:
+    """Opens an urgent safety alert through the alert service (which enqueues its webhooks)."""
+    alert = open_alert(session, signal=safety_signal(patient_id, on=now.date()), now=now)
+    assert alert is not None
     return alert

@@ -1,0 +1,186 @@
+"""Care teams' webhook endpoints and their delivery log, as services (no HTTP here).
+
+A coordinator manages the endpoints of the teams they belong to; an admin those of any team.
+A team the caller may not manage is reported as absent, exactly like a team that does not
+exist. The secret is returned once, by ``register_endpoint``, and never again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.services.errors import Forbidden, InvalidInput, NotFound
+from api.services.tokens import Principal
+from api.store import CareTeam, Membership
+from api.store.webhooks import (
+    EVENT_TYPES,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    WebhookEndpoint,
+)
+from api.webhooks.signing import generate_secret
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class RegisteredEndpoint:
+    endpoint: WebhookEndpoint
+    secret: str  # shown to the caller this once
+
+
+def register_endpoint(
+    session: Session,
+    *,
+    principal: Principal,
+    team_id: int,
+    url: str,
+    event_types: list[str] | None = None,
+    description: str = "",
+    now: datetime,
+) -> RegisteredEndpoint:
+    _check_team(session, principal=principal, team_id=team_id)
+    _check_url(url)
+    wanted = list(EVENT_TYPES) if event_types is None else list(dict.fromkeys(event_types))
+    unknown = sorted(set(wanted) - set(EVENT_TYPES))
+    if unknown or not wanted:
+        raise InvalidInput(
+            f"event_types must be a non-empty subset of {list(EVENT_TYPES)}"
+            + (f"; unknown: {unknown}" if unknown else ""),
+            field="event_types",
+        )
+    secret = generate_secret()
+    endpoint = WebhookEndpoint(
+        team_id=team_id,
+        url=url,
+        secret=secret,
+        event_types=wanted,
+        description=description,
+        active=True,
+        created_at=now,
+    )
+    session.add(endpoint)
+    session.flush()
+    return RegisteredEndpoint(endpoint=endpoint, secret=secret)
+
+
+def list_endpoints(
+    session: Session, *, principal: Principal, team_id: int
+) -> list[WebhookEndpoint]:
+    _check_team(session, principal=principal, team_id=team_id)
+    return list(
+        session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.team_id == team_id, WebhookEndpoint.active.is_(True))
+            .order_by(WebhookEndpoint.id)
+        )
+    )
+
+
+def delete_endpoint(
+    session: Session, *, principal: Principal, team_id: int, endpoint_id: int, now: datetime
+) -> None:
+    """Stops deliveries to the endpoint. Its delivery log stays readable; events still
+    waiting for it are marked failed rather than silently dropped."""
+    endpoint = _team_endpoint(
+        session, principal=principal, team_id=team_id, endpoint_id=endpoint_id
+    )
+    endpoint.active = False
+    waiting = session.scalars(
+        select(Delivery).where(
+            Delivery.endpoint_id == endpoint.id, Delivery.status == DeliveryStatus.PENDING
+        )
+    )
+    for delivery in waiting:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        delivery.last_error = f"endpoint deleted at {now.isoformat()}"
+    session.flush()
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    principal: Principal,
+    team_id: int,
+    status: str | None = None,
+    endpoint_id: int | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[Delivery]:
+    """The team's deliveries, newest first; page with ``before_id`` (the last id seen)."""
+    _check_team(session, principal=principal, team_id=team_id)
+    query = (
+        select(Delivery)
+        .join(WebhookEndpoint, Delivery.endpoint_id == WebhookEndpoint.id)
+        .where(WebhookEndpoint.team_id == team_id)
+        .order_by(Delivery.id.desc())
+        .limit(min(max(limit, 1), MAX_PAGE))
+    )
+    if status is not None:
+        if status not in {member.value for member in DeliveryStatus}:
+            raise InvalidInput(
+                f"status must be one of {[m.value for m in DeliveryStatus]}", field="status"
+            )
+        query = query.where(Delivery.status == status)
+    if endpoint_id is not None:
+        query = query.where(Delivery.endpoint_id == endpoint_id)
+    if before_id is not None:
+        query = query.where(Delivery.id < before_id)
+    return list(session.scalars(query))
+
+
+def list_attempts(
+    session: Session, *, principal: Principal, team_id: int, delivery_id: int
+) -> list[DeliveryAttempt]:
+    _check_team(session, principal=principal, team_id=team_id)
+    delivery = session.scalar(
+        select(Delivery)
+        .join(WebhookEndpoint, Delivery.endpoint_id == WebhookEndpoint.id)
+        .where(Delivery.id == delivery_id, WebhookEndpoint.team_id == team_id)
+    )
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id} for team {team_id}")
+    return list(delivery.attempt_log)
+
+
+def _team_endpoint(
+    session: Session, *, principal: Principal, team_id: int, endpoint_id: int
+) -> WebhookEndpoint:
+    _check_team(session, principal=principal, team_id=team_id)
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.team_id != team_id or not endpoint.active:
+        raise NotFound(f"no webhook endpoint {endpoint_id} for team {team_id}")
+    return endpoint
+
+
+def _check_team(session: Session, *, principal: Principal, team_id: int) -> None:
+    if principal.role not in {"coordinator", "admin"}:
+        raise Forbidden("only a care team's coordinators or an admin manage its webhooks")
+    if principal.role == "admin":
+        visible = session.get(CareTeam, team_id) is not None
+    else:
+        visible = (
+            principal.user_id is not None
+            and session.get(Membership, (principal.user_id, team_id)) is not None
+        )
+    if not visible:
+        raise NotFound(f"no team {team_id}")
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidInput("url must be an absolute http(s) URL", field="url")
+    if parts.username or parts.password:
+        raise InvalidInput(
+            "url must not carry credentials; the signature authenticates", field="url"
+        )
+    if len(url) > 2048:
+        raise InvalidInput("url is longer than 2048 characters", field="url")

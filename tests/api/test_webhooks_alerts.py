@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from api.clock import FixedClock
 from api.jobs import unit_of_work
-from api.services.alerts import acknowledge, escalate_overdue
+from api.scheduler import Scheduler
+from api.services.alerts import acknowledge
 from api.services.phq9 import submit_phq9
 from api.services.tokens import SYSTEM
+from api.settings import Settings
 from api.store.webhooks import Delivery, DeliveryStatus
-from api.webhooks.dispatch import RetryPolicy, deliver_due
 from ingest.schema import PHQ9
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import (
@@ -26,8 +27,6 @@ from tests.api.webhook_world import (
     postgres_engine_fixture,  # noqa: F401 (fixture)
     webhook_db_fixture,  # noqa: F401 (fixture)
 )
-
-FAST = RetryPolicy(base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=5), timeout=2.0)
 
 
 @pytest.fixture
@@ -104,10 +103,14 @@ def test_an_urgent_alert_nobody_acknowledges_is_escalated_to_the_team(webhook_db
     with unit_of_work(webhook_db, clock=clock) as session:
         acknowledge(session, alert_id=seen, principal=SYSTEM, now=clock.now())
     clock.advance(timedelta(minutes=21))
-    with unit_of_work(webhook_db, clock=clock) as session:
-        escalated = escalate_overdue(session, now=clock.now(), after=timedelta(minutes=30))
-        assert [alert.id for alert in escalated] == [late]
-    deliver_due(webhook_db, now=clock.now(), policy=FAST)
+    scheduler = Scheduler(
+        engine=webhook_db.kw["bind"],
+        factory=webhook_db,
+        settings=Settings(escalate_after_minutes=30),
+        clock=clock,
+    )
+    assert scheduler.escalate() == 1  # the scheduled job, run once by hand
+    scheduler.deliver()
 
     [received] = receiver.wait_for(1)
     assert received.payload["type"] == "alert.escalated"

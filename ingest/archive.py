@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -120,9 +121,9 @@ def _unsafe_name(name: str) -> bool:
 
 def _zip_members(opener: Callable[[], IO[bytes]], label: str, limits: Limits) -> Iterator[Member]:
     try:
-        with zipfile.ZipFile(opener()) as zf:
+        with opener() as fh, zipfile.ZipFile(fh) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise MalformedFileError(label, f"not a readable zip archive ({exc})") from exc
     if len(infos) > limits.max_members:
         raise UnsafeInputError(
@@ -147,6 +148,14 @@ def _zip_members(opener: Callable[[], IO[bytes]], label: str, limits: Limits) ->
         raise UnsafeInputError(
             label, f"zip expands to {total} bytes, more than the limit of {limits.max_total_bytes}"
         )
+    # many small members can make a bomb that no single member reveals
+    packed = sum(info.compress_size for info in infos)
+    if total > limits.ratio_floor_bytes and total / max(packed, 1) > limits.max_ratio:
+        raise UnsafeInputError(
+            label,
+            f"zip expands {total / max(packed, 1):.0f}-fold in total "
+            f"(limit {limits.max_ratio:.0f}): refused as a zip bomb",
+        )
     for info in sorted(infos, key=lambda i: i.filename):
         if PurePosixPath(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
             continue
@@ -161,19 +170,22 @@ def _zip_members(opener: Callable[[], IO[bytes]], label: str, limits: Limits) ->
 def _open_zip_member(
     opener: Callable[[], IO[bytes]], info: zipfile.ZipInfo, label: str
 ) -> IO[bytes]:
+    fh = opener()
     try:
-        zf = zipfile.ZipFile(opener())
+        zf = zipfile.ZipFile(fh)
         # ZipExtFile never yields more than the declared file_size and checks the CRC at the end
-        return cast(IO[bytes], io.BufferedReader(_ClosingMember(zf, zf.open(info))))
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+        member = _ClosingMember(fh, zf, zf.open(info), f"{label}!{info.filename}")
+        return cast(IO[bytes], io.BufferedReader(member))
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        fh.close()  # RuntimeError: an encrypted member
         raise MalformedFileError(f"{label}!{info.filename}", f"cannot open member ({exc})") from exc
 
 
 class _ClosingMember(io.RawIOBase):
     """A zip member stream that closes its archive with it and reports corruption as our error."""
 
-    def __init__(self, zf: zipfile.ZipFile, fh: IO[bytes]):
-        self._zf, self._fh = zf, fh
+    def __init__(self, archive: IO[bytes], zf: zipfile.ZipFile, fh: IO[bytes], display: str):
+        self._archive, self._zf, self._fh, self._display = archive, zf, fh, display
 
     def readable(self) -> bool:
         return True
@@ -181,8 +193,8 @@ class _ClosingMember(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         try:
             data = self._fh.read(len(buffer))
-        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
-            raise MalformedFileError(self._zf.filename, f"zip member is corrupt ({exc})") from exc
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            raise MalformedFileError(self._display, f"zip member is corrupt ({exc})") from exc
         n = len(data)
         buffer[:n] = data
         return n
@@ -190,11 +202,12 @@ class _ClosingMember(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         try:
             return self._fh.read(size)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise MalformedFileError(self._zf.filename, f"zip member is corrupt ({exc})") from exc
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            raise MalformedFileError(self._display, f"zip member is corrupt ({exc})") from exc
 
     def close(self) -> None:
         if not self.closed:
             self._fh.close()
             self._zf.close()
+            self._archive.close()
         super().close()

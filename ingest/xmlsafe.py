@@ -197,17 +197,27 @@ def iterparse(
 
 
 def syntax_error(
-    display: str, message: str, line: int | None, lines_read: int
+    display: str, exc: etree.XMLSyntaxError, parser_log: Any, lines_read: int
 ) -> MalformedFileError:
-    """A MalformedFileError for an lxml syntax error, with the line where lxml knows it."""
-    message = re.sub(r",? line \d+, column \d+.*$", "", message).strip() or "XML is not well-formed"
+    """A MalformedFileError for an lxml syntax error, with the line where the error happened.
+    ``parser_log`` is the parser's own error log (``exc.error_log`` is the thread's, and holds
+    errors of earlier files too)."""
+    message, line = exc.msg, exc.lineno
+    if not line:
+        # lxml reports some errors (an undefined entity, for one) as "no element found" with no
+        # position; the parser's log still has the real error and its line
+        located = [entry for entry in parser_log if entry.line]
+        if located:
+            message, line = located[0].message, located[0].line
+    return malformed(display, message, line, lines_read)
+
+
+def malformed(display: str, message: str, line: int | None, lines_read: int) -> MalformedFileError:
+    message = re.sub(r",? line \d+, column \d+.*$", "", message).strip() or "broken markup"
     if line:
         return MalformedFileError(
             display, f"XML is not well-formed: {message}", record=f"line {line}"
         )
-    # lxml loses the position of some errors (an undefined entity without a DTD, for one)
     return MalformedFileError(
-        display,
-        f"XML is not well-formed: {message} (undefined entity or broken markup)",
-        record=f"at or before line {lines_read}",
+        display, f"XML is not well-formed: {message}", record=f"at or before line {lines_read}"
     )

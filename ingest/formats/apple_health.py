@@ -45,6 +45,7 @@ from ingest.xmlsafe import (
     Prolog,
     SafeXmlStream,
     iterparse,
+    malformed,
     read_prolog,
     syntax_error,
 )
@@ -153,11 +154,12 @@ def _read(
                 and not recover
             ):
                 raise _AttributeWrittenTwice from exc
-            raise syntax_error(member.display, exc.msg, exc.lineno, stream.lines_read) from exc
+            log = events.error_log  # type: ignore[attr-defined]
+            raise syntax_error(member.display, exc, log, stream.lines_read) from exc
         if recover:
             for entry in events.error_log:  # type: ignore[attr-defined]
                 if entry.type != etree.ErrorTypes.ERR_ATTRIBUTE_REDEFINED:
-                    raise syntax_error(member.display, entry.message, entry.line, stream.lines_read)
+                    raise malformed(member.display, entry.message, entry.line, stream.lines_read)
 
 
 def _collect(
@@ -242,6 +244,7 @@ def _samples(columns: dict[str, list[Any]], options: ParseOptions, display: str)
 
 _SAMPLE_UNITS = {metric: unit for metric, _, unit in QUANTITIES.values()}
 _APPLE_UNITS = {metric: unit for metric, unit, _ in QUANTITIES.values()}
+_RECORD_TYPES = {metric: kind for kind, (metric, _, _) in QUANTITIES.items()} | {SLEEP: SLEEP}
 
 
 def _utc(text: pl.Expr) -> pl.Expr:
@@ -271,7 +274,7 @@ def _check(raw: pl.DataFrame, display: str) -> None:
         if bad.height:
             raise MalformedFileError(
                 display,
-                f"{bad['kind'][0]} record: {attribute} {bad[column][0]!r} {what}",
+                f"{_RECORD_TYPES[bad['kind'][0]]} record: {attribute} {bad[column][0]!r} {what}",
                 record=f"line {bad['line'][0]}",
             )
     wrong_unit = raw.filter(
@@ -282,7 +285,8 @@ def _check(raw: pl.DataFrame, display: str) -> None:
         row = wrong_unit.row(0, named=True)
         raise InvalidValueError(
             display,
-            f"{row['kind']} in unit {row['unit']!r}, expected {_APPLE_UNITS[row['kind']]!r}",
+            f"{_RECORD_TYPES[row['kind']]} in unit {row['unit']!r}, "
+            f"expected {_APPLE_UNITS[row['kind']]!r}",
             record=f"line {row['line']}",
         )
 

@@ -1,0 +1,219 @@
+"""Fitbit legacy export and Google Takeout files into samples."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.load import load
+from ingest.nights import build_nights
+from tests.ingest.sample_rows import assert_nights_match, frame_of, rows_of
+
+TAKEOUT = "fitbit/takeout"
+ASLEEP = ["sleep_asleep", "sleep_core", "sleep_deep", "sleep_rem"]
+
+# Every time below is UTC: the naive local times of the files shifted by the -05:00 offset of
+# the UserSleeps file in the same upload.
+MAIN_NIGHT = [
+    ("sleep_in_bed", "2024-01-12T04:00:00", "2024-01-12T11:30:00", -300, 450.0, "min"),
+    ("sleep_awake", "2024-01-12T04:00:00", "2024-01-12T04:10:00", -300, 10.0, "min"),
+    ("sleep_core", "2024-01-12T04:10:00", "2024-01-12T05:10:00", -300, 60.0, "min"),
+    ("sleep_deep", "2024-01-12T05:10:00", "2024-01-12T06:10:00", -300, 60.0, "min"),
+    # a short wake of one minute splits the light segment
+    ("sleep_core", "2024-01-12T06:10:00", "2024-01-12T06:30:00", -300, 20.0, "min"),
+    ("sleep_awake", "2024-01-12T06:30:00", "2024-01-12T06:31:00", -300, 1.0, "min"),
+    ("sleep_core", "2024-01-12T06:31:00", "2024-01-12T07:40:00", -300, 69.0, "min"),
+    ("sleep_rem", "2024-01-12T07:40:00", "2024-01-12T08:40:00", -300, 60.0, "min"),
+    ("sleep_awake", "2024-01-12T08:40:00", "2024-01-12T08:50:00", -300, 10.0, "min"),
+    ("sleep_core", "2024-01-12T08:50:00", "2024-01-12T09:00:00", -300, 10.0, "min"),
+    ("sleep_awake", "2024-01-12T09:00:00", "2024-01-12T09:01:30", -300, 1.5, "min"),
+    ("sleep_core", "2024-01-12T09:01:30", "2024-01-12T10:50:00", -300, 108.5, "min"),
+    ("sleep_rem", "2024-01-12T10:50:00", "2024-01-12T11:00:00", -300, 10.0, "min"),
+    ("sleep_awake", "2024-01-12T11:00:00", "2024-01-12T11:00:30", -300, 0.5, "min"),
+    ("sleep_rem", "2024-01-12T11:00:30", "2024-01-12T11:30:00", -300, 29.5, "min"),
+]
+CLASSIC_NAP = [
+    ("sleep_in_bed", "2024-01-12T19:00:00", "2024-01-12T19:50:00", -300, 50.0, "min"),
+    ("sleep_awake", "2024-01-12T19:00:00", "2024-01-12T19:05:00", -300, 5.0, "min"),
+    ("sleep_asleep", "2024-01-12T19:05:00", "2024-01-12T19:35:00", -300, 30.0, "min"),
+    # restless counts as awake, as in Fitbit's own minutesAsleep
+    ("sleep_awake", "2024-01-12T19:35:00", "2024-01-12T19:40:00", -300, 5.0, "min"),
+    ("sleep_asleep", "2024-01-12T19:40:00", "2024-01-12T19:50:00", -300, 10.0, "min"),
+]
+# only in UserSleeps, once per algorithm: the v2 session is kept, its totals laid out
+USER_SLEEPS_NAP = [
+    ("sleep_in_bed", "2024-01-13T20:12:00", "2024-01-13T21:02:00", -300, 50.0, "min"),
+    ("sleep_asleep", "2024-01-13T20:12:00", "2024-01-13T20:34:00", -300, 22.0, "min"),
+    ("sleep_awake", "2024-01-13T20:34:00", "2024-01-13T20:40:00", -300, 6.0, "min"),
+    ("sleep_asleep", "2024-01-13T20:40:00", "2024-01-13T21:02:00", -300, 22.0, "min"),
+]
+DAILY_AND_TIMED = [
+    # Summary file: 2024-01-12 local midnight; the Google daily file only adds 2024-01-13
+    ("hrv_rmssd", "2024-01-12T05:00:00", "2024-01-13T05:00:00", -300, 31.5, "ms"),
+    ("hrv_rmssd", "2024-01-13T05:00:00", "2024-01-14T05:00:00", -300, 27.25, "ms"),
+    # 5-minute details; the window with coverage 0.42 is dropped
+    ("hrv_rmssd", "2024-01-12T06:00:00", "2024-01-12T06:05:00", -300, 28.4, "ms"),
+    ("hrv_rmssd", "2024-01-12T06:10:00", "2024-01-12T06:15:00", -300, 33.0, "ms"),
+    # the placeholder day 01/12/24 (date null, value 0) gives nothing
+    ("resting_heart_rate", "2024-01-11T05:00:00", "2024-01-12T05:00:00", -300, 58.25, "bpm"),
+    ("resting_heart_rate", "2024-01-13T05:00:00", "2024-01-14T05:00:00", -300, 59.5, "bpm"),
+    # per-minute steps (UTC) summed per hour
+    ("steps", "2024-01-12T14:00:00", "2024-01-12T15:00:00", -300, 42.0, "count"),
+    ("steps", "2024-01-12T15:00:00", "2024-01-12T16:00:00", -300, 200.0, "count"),
+    # bpm 0 is not a reading
+    ("heart_rate", "2024-01-12T15:00:05", "2024-01-12T15:00:05", -300, 72.0, "bpm"),
+    ("heart_rate", "2024-01-12T15:00:10", "2024-01-12T15:00:10", -300, 75.0, "bpm"),
+]
+EXPECTED = MAIN_NIGHT + CLASSIC_NAP + USER_SLEEPS_NAP + DAILY_AND_TIMED
+
+
+def test_takeout_gives_every_record_once_as_whole_rows(fixtures_dir: Path) -> None:
+    loaded = load(fixtures_dir / TAKEOUT, patient_id="p1")
+    assert sorted(name for _, name in loaded.read) == [
+        "fitbit_daily_hrv",
+        "fitbit_heart_rate",
+        "fitbit_hrv_details",
+        "fitbit_hrv_summary",
+        "fitbit_resting_heart_rate",
+        "fitbit_sleep_json",
+        "fitbit_sleep_score",
+        "fitbit_steps",
+        "fitbit_user_sleeps",
+    ]
+    assert rows_of(loaded.samples) == sorted(EXPECTED)
+    assert_frame_equal(
+        loaded.samples.sort("start", "metric", "end"),
+        frame_of(EXPECTED, source="fitbit").sort("start", "metric", "end"),
+    )
+
+
+def test_sleep_asleep_minutes_equal_the_logs_minutes_asleep(fixtures_dir: Path) -> None:
+    samples = load(fixtures_dir / TAKEOUT, patient_id="p1").samples
+    asleep = samples.filter(pl.col("metric").is_in(ASLEEP))
+    main = asleep.filter(pl.col("start") < pl.datetime(2024, 1, 12, 12, time_zone="UTC"))
+    assert main["value"].sum() == 427  # minutesAsleep of log 44100000001
+    assert asleep["value"].sum() == 427 + 40 + 44
+
+
+def test_takeout_gives_the_expected_nights(fixtures_dir: Path) -> None:
+    samples = load(fixtures_dir / TAKEOUT, patient_id="p1").samples
+    # 2024-01-12: main sleep 427 + nap 40; HRV is the mean of the 5-minute windows in the night
+    assert_nights_match(build_nights(samples), fixtures_dir / "fitbit/expected_nights.csv")
+
+
+def test_sleep_json_alone_keeps_local_clock_times_at_offset_zero(fixtures_dir: Path) -> None:
+    path = fixtures_dir / TAKEOUT / "Fitbit/Global Export Data/sleep-2024-01-10.json"
+    samples = load(path, patient_id="p1").samples
+    in_bed = samples.filter(pl.col("metric") == "sleep_in_bed").sort("start")
+    assert in_bed.select("start", "utc_offset_min").rows() == [
+        (datetime.fromisoformat("2024-01-11T23:00:00+00:00"), 0),
+        (datetime.fromisoformat("2024-01-12T14:00:00+00:00"), 0),
+    ]
+    nights = build_nights(samples)
+    assert nights.select("date", "sleep_total_min").rows() == [
+        (datetime(2024, 1, 12).date(), 467.0)
+    ]
+
+
+def test_user_sleeps_alone_gives_one_session_per_night(fixtures_dir: Path, tmp_path: Path) -> None:
+    source = fixtures_dir / TAKEOUT / "Fitbit/Health Fitness Data_GoogleData"
+    shutil.copytree(source, tmp_path / "upload")
+    samples = load(tmp_path / "upload", patient_id="p1").samples
+    in_bed = samples.filter(pl.col("metric") == "sleep_in_bed").sort("start")
+    # the v2 session of each pair: 04:05-11:29 and 20:12-21:02
+    assert in_bed["value"].to_list() == [444.0, 50.0]
+    asleep = samples.filter(pl.col("metric") == "sleep_asleep")
+    assert asleep["value"].sum() == 431 + 44
+
+
+def test_heart_rate_is_skipped_when_not_wanted(fixtures_dir: Path) -> None:
+    path = fixtures_dir / TAKEOUT / "Fitbit/Global Export Data/heart_rate-2024-01-12.json"
+    assert load(path, metrics=frozenset({"steps"})).samples.is_empty()
+
+
+def test_truncated_sleep_json_is_malformed(fixtures_dir: Path) -> None:
+    with pytest.raises(MalformedFileError, match=r"sleep-2024-01-10.json, line 9"):
+        load(fixtures_dir / "fitbit/broken/sleep-2024-01-10.json")
+
+
+def test_sleep_log_without_start_names_the_record(fixtures_dir: Path) -> None:
+    with pytest.raises(
+        MalformedFileError, match=r"record 1 \(logId 44100000012\): missing field 'startTime'"
+    ):
+        load(fixtures_dir / "fitbit/broken/sleep-2024-02-10.json")
+
+
+def test_steps_value_that_is_not_a_number_names_the_field(fixtures_dir: Path) -> None:
+    with pytest.raises(InvalidValueError, match=r"record 1: field 'value' is 'twelve'"):
+        load(fixtures_dir / "fitbit/broken/steps-2024-03-01.json")
+
+
+def test_hrv_details_value_that_is_not_a_number_names_the_line(fixtures_dir: Path) -> None:
+    with pytest.raises(InvalidValueError, match=r"line 3: column 'rmssd' is 'n/a'"):
+        load(fixtures_dir / "fitbit/broken/Heart Rate Variability Details - 2024-01-12.csv")
+
+
+# -- public samples: figures read from the files themselves ----------------------------------
+
+
+def test_public_sleep_logs_asleep_minutes_match_minutes_asleep(public_samples: Path) -> None:
+    root = public_samples / "fitbit/Arohasina__patina-engraver"
+    samples = load(root, patient_id="p").samples
+    logs = json.loads((root / "Global Export Data/sleep-2026-03-18.json").read_text())
+    assert len(logs) == 13
+    for log in logs:
+        # the UserSleeps file of the upload gives -04:00
+        start = datetime.fromisoformat(log["startTime"]) + timedelta(hours=4)
+        end = datetime.fromisoformat(log["endTime"]) + timedelta(hours=4)
+        inside = samples.filter(
+            pl.col("metric").is_in(ASLEEP),
+            pl.col("start") >= pl.lit(start).dt.replace_time_zone("UTC"),
+            pl.col("end") <= pl.lit(end).dt.replace_time_zone("UTC"),
+        )
+        assert abs(inside["value"].sum() - log["minutesAsleep"]) <= 1, log["logId"]
+    assert set(samples["utc_offset_min"]) == {-240}
+
+
+def test_public_hrv_files_give_their_values(public_samples: Path) -> None:
+    root = public_samples / "fitbit/Arohasina__patina-engraver"
+    hrv = load(root, patient_id="p").samples.filter(pl.col("metric") == "hrv_rmssd")
+    daily = hrv.filter(pl.col("end") - pl.col("start") == timedelta(days=1))
+    by_day = {
+        s.date(): v
+        for s, v in daily.select(pl.col("start") - timedelta(hours=4), "value").iter_rows()
+    }
+    # the "(10)" Summary file holds 2026-04-11 (17.767); the Google file fills the other days
+    assert by_day[datetime(2026, 4, 11).date()] == 17.767
+    assert by_day[datetime(2026, 4, 6).date()] == 29.2
+    assert len(by_day) == 6
+    details = hrv.filter(pl.col("end") - pl.col("start") == timedelta(minutes=5))
+    assert details.height == 68  # 68 windows, all with coverage >= 0.5
+    assert details["value"].max() == 43.752
+
+
+def test_public_resting_heart_rate_skips_placeholder_days(public_samples: Path) -> None:
+    path = (
+        public_samples / "fitbit/AnthonyNicholas__innerGalileo/resting_heart_rate-2020-03-09.json"
+    )
+    records = json.loads(path.read_text())
+    real = [r for r in records if r["value"]["date"] is not None]
+    samples = load(path, patient_id="p").samples
+    assert samples.height == len(real) == 135
+    first = samples.sort("start").row(0, named=True)
+    assert first["start"].date() == datetime(2020, 3, 10).date()
+    assert first["value"] == 65.0
+
+
+def test_public_steps_add_up_to_the_files_total(public_samples: Path) -> None:
+    path = public_samples / "fitbit/AnthonyNicholas__innerGalileo/steps-2020-07-07.json"
+    total = sum(int(r["value"]) for r in json.loads(path.read_text()))
+    samples = load(path, patient_id="p").samples
+    assert samples["value"].sum() == total == 121053
+    assert samples["start"].min() == datetime.fromisoformat("2020-07-06T14:00:00+00:00")

@@ -20,13 +20,20 @@ from ingest import schema
 
 #: vendors whose devices log daytime naps as sleep periods
 NAP_VENDORS = ("fitbit", "oura")
+#: vendors whose exports carry no in-bed time apart from the sleep window itself
+WINDOW_ONLY_VENDORS = ("garmin",)
+#: vendors that score sleep in 5-minute epochs
+EPOCH_VENDORS = ("oura",)
+#: vendors whose (older) exports carry no nightly HRV
+NO_HRV_VENDORS = ("garmin",)
 
 
 @dataclass(frozen=True)
 class Recorded:
     nights: pl.DataFrame  # NIGHTS schema
     periods: pl.DataFrame  # one row per sleep period (main sleeps and naps)
-    days: pl.DataFrame  # patient_id, date, vendor, device, zone, utc_offset_min (at local noon)
+    #: patient_id, date, vendor, device, zone, utc_offset_min (at local noon), midnight_offset_min
+    days: pl.DataFrame
     trips: list[list[tuple[int, int, str]]]
 
 
@@ -69,34 +76,52 @@ def record(
     vendor, device = active_devices(d)
     worn = lat.worn
 
-    asleep = np.rint(lat.asleep_min).astype(np.int64)
-    in_bed = np.rint(asleep / lat.efficiency).astype(np.int64)
-    gap = np.maximum(in_bed - asleep, 3)
-    latency = np.maximum(np.rint(gap * 0.35), 1).astype(np.int64)
-    after = np.maximum(np.rint(gap * 0.15), 1).astype(np.int64)
-    awake = gap - latency - after
+    # Oura scores sleep in 5-minute epochs: its nights are whole epochs
+    step = np.where(np.isin(vendor, EPOCH_VENDORS), 5, 1)
+
+    def whole(x: np.ndarray, least: int = 0) -> np.ndarray:
+        return np.maximum(np.rint(x / step) * step, least * step).astype(np.int64)
+
+    asleep = whole(lat.asleep_min)
+    gap = whole(asleep / lat.efficiency - asleep, 3)
+    latency = whole(gap * 0.35, 1)
+    after = whole(gap * 0.15, 1)
+    # awakenings inside the night stay short enough (under 80 minutes in all) that no vendor
+    # splits the night in two; the rest of the time in bed is spent falling asleep
+    awake = np.minimum(gap - latency - after, 80)
+    latency = gap - after - awake
     window = asleep + awake
     # the main sleep always ends on its wake date, between 00:30 and 11:30 local time
+    # (clock minutes count from noon of the previous day: midnight is 720)
     midpoint = np.clip(
-        lat.midpoint_min + clocks.jet_lag(where, noon), 1470 - window / 2, 2130 - window / 2
+        lat.midpoint_min + clocks.jet_lag(where, noon), 750 - window / 2, 1410 - window / 2
     )
     onset_label = np.rint(midpoint - window / 2).astype(np.int64)
     prev_noon = np.broadcast_to(_minutes(start, days)[None, :], (n, days))
     asleep_start = prev_noon + onset_label - off_prev_noon.astype(np.int64)
     off_start = clocks.offsets_at(_as_utc(asleep_start.ravel()), where.ravel()).reshape(n, days)
     onset = onset_label + (off_start - off_prev_noon)  # the clock moved if DST changed since noon
+    wake = asleep_start + window
+    off_wake = clocks.offsets_at(_as_utc(wake.ravel() - 1), where.ravel()).reshape(n, days)
 
     naps = worn & np.isin(vendor, NAP_VENDORS) & (rng.random((n, days)) < 0.06)
     nap_label = rng.integers(1500, 1711, (n, days))
-    nap_asleep = rng.integers(20, 81, (n, days))
+    nap_asleep = whole(rng.integers(20, 81, (n, days)))
+    nap_in_bed = nap_asleep + 2 * step
     nap_start = prev_noon + nap_label - off_wake_noon.astype(np.int64)
 
     hrv_round = np.where(np.isin(vendor, ("oura", "garmin")), 0, 1)
     hrv = np.round(lat.hrv_ms * 10**hrv_round) / 10**hrv_round
-    has_hrv = worn & (rng.random((n, days)) >= 0.04)
+    has_hrv = worn & (rng.random((n, days)) >= 0.04) & ~np.isin(vendor, NO_HRV_VENDORS)
     has_rhr = worn & (rng.random((n, days)) >= 0.02)
     sdnn = vendor == "apple_health"
 
+    # asleep / in bed over the night's periods (a nap's in-bed time starts two steps early)
+    window_only = np.isin(vendor, WINDOW_ONLY_VENDORS)
+    main_in_bed = np.where(window_only, window, window + latency + after)
+    efficiency = np.where(naps, asleep + nap_asleep, asleep) / (
+        main_in_bed + np.where(naps, nap_in_bed, 0)
+    )
     pid = np.repeat(np.array(ids), days)
     dates = pl.date_range(start, start + timedelta(days=days - 1), eager=True)
     flat = lambda a: a.ravel()  # noqa: E731
@@ -110,14 +135,14 @@ def record(
             "sleep_main_min": np.where(w, flat(asleep), np.nan),
             "sleep_onset_min": np.where(w, flat(onset), np.nan),
             "sleep_midpoint_min": np.where(w, flat(onset + window / 2), np.nan),
-            "sleep_efficiency": np.where(w, flat(asleep / (window + latency + after)), np.nan),
+            "sleep_efficiency": np.where(w, flat(efficiency), np.nan),
             "sleep_periods": np.where(w, flat(1 + naps), 0),
             "sleep_source": flat(vendor),
             "hrv_sdnn_ms": np.where(flat(has_hrv & sdnn), flat(hrv), np.nan),
             "hrv_rmssd_ms": np.where(flat(has_hrv & ~sdnn), flat(hrv), np.nan),
             "resting_hr_bpm": np.where(flat(has_rhr), flat(np.rint(lat.rhr_bpm)), np.nan),
             "steps": np.where(w, flat(np.rint(lat.steps)), np.nan),
-            "utc_offset_min": flat(off_start).astype(np.int32),
+            "utc_offset_min": flat(off_wake).astype(np.int32),
             "has_sleep": w,
             "has_hrv": flat(has_hrv),
             "has_resting_hr": flat(has_rhr),
@@ -165,7 +190,7 @@ def record(
     nap_rows = period_rows(
         naps,
         False,
-        in_bed_at=nap_start - 2,
+        in_bed_at=nap_start - (nap_in_bed - nap_asleep),
         asleep_at=nap_start,
         wake_at=nap_start + nap_asleep,
         out_of_bed_at=nap_start + nap_asleep,
@@ -182,6 +207,8 @@ def record(
             "device": flat(device),
             "zone": np.array(clocks.ZONES)[flat(where)],
             "utc_offset_min": flat(off_wake_noon).astype(np.int32),
+            # DST changes happen in the small hours, so midnight has the previous noon's offset
+            "midnight_offset_min": flat(off_prev_noon).astype(np.int32),
         }
     )
     return Recorded(nights, periods, days_frame, trip_list)

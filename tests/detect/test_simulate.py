@@ -66,7 +66,8 @@ def test_main_sleep_ends_on_its_local_wake_date(cohort: Cohort) -> None:
     assert (main["local_wake"] == main["date"]).all()
     onset = cohort.nights["sleep_onset_min"].drop_nulls()
     assert onset.min() >= 0
-    assert onset.max() < 1440 + 720
+    assert onset.max() < 1440
+    assert 840 < cohort.nights["sleep_midpoint_min"].median() < 1140  # 02:00–07:00
 
 
 def test_daylight_saving_moves_the_utc_offset_but_not_the_local_clock() -> None:

@@ -1,9 +1,109 @@
-"""`phenowatch replay` (not yet written)."""
+"""`phenowatch replay DIR --out OUT [--db URL] [--from DATE --to DATE]`.
+
+A cohort folder (one sub-folder per patient, optional labels.csv) fed day by day through the live
+pipeline under a simulated clock; writes OUT/alerts.jsonl, OUT/nights.csv and OUT/report.html
+and prints a one-line summary. The database is a fresh SQLite file under OUT unless --db says.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.replay import ReplayResult, replay_cohort
+from ingest.errors import IngestError
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def run_replay(
+    cohort: Path,
+    out: Path,
+    *,
+    database_url: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    console: Console | None = None,
+) -> ReplayResult:
+    """Replays with progress bars on ``console`` (stderr by default); shared with `demo`."""
+    console = console or Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[where]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        reading = progress.add_task("reading", total=None, where="")
+        replaying = progress.add_task("replaying", total=None, where="", visible=False)
+
+        def on_folder(done: int, total: int, folder: str) -> None:
+            progress.update(reading, completed=done, total=total, where=folder)
+
+        def on_day(done: int, total: int, day: date) -> None:
+            progress.update(replaying, completed=done, total=total, where=day.isoformat())
+
+        def on_stage(name: str) -> None:
+            progress.update(reading, visible=False)
+            progress.update(replaying, visible=True)
+
+        return replay_cohort(
+            cohort,
+            out,
+            database_url=database_url,
+            start=start,
+            end=end,
+            on_folder=on_folder,
+            on_day=on_day,
+            on_stage=on_stage,
+        )
+
+
+def replay_command(
+    cohort: Annotated[
+        Path,
+        typer.Argument(help="Cohort folder: one sub-folder per patient, optional labels.csv."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")],
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: a fresh SQLite file under OUT)."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day to replay (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day to replay (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Replay a cohort day by day through the live pipeline; write alerts, nights and a report."""
+    started = datetime.now()
+    try:
+        result = run_replay(cohort, out, database_url=db, start=_date(start), end=_date(end))
+    except IngestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for failure in result.failures:
+        typer.echo(f"failed: {failure.folder}: {failure.error}", err=True)
+    took = (datetime.now() - started).total_seconds()
+    typer.echo(f"replayed {result.summary()} in {took:.0f} s")
+    typer.echo(f"wrote {out / 'alerts.jsonl'}, {out / 'nights.csv'} and {out / 'report.html'}")
 
 
 def register(app: typer.Typer) -> None:
-    """Adds the command to the app; filled in by the work on this command."""
+    app.command("replay")(replay_command)

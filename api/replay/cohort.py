@@ -1,0 +1,102 @@
+"""Read a cohort folder into frames: one sub-folder per patient, optional labels.csv.
+
+Each patient folder is read exactly as an upload would be (``ingest.load`` then
+``ingest.build_nights``). A folder that fails is recorded with its error and left out; the
+others go on. Reading is pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from api.report.model import LABELS, Failure
+from api.services.patients import PATIENT_ID
+from ingest import build_nights, load
+from ingest.errors import IngestError
+from ingest.nights import NIGHTS_METRICS
+from ingest.schema import NIGHTS, PHQ9, empty
+
+LABELS_FILE = "labels.csv"
+
+#: called after each patient folder with (folders done, folders in all, patient id)
+FolderProgress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class CohortFrames:
+    """The cohort as ingest/ read it, before anything is stored."""
+
+    nights: pl.DataFrame  # NIGHTS, every readable patient, sorted by patient and date
+    phq9: pl.DataFrame  # PHQ9, sorted by answered_at and patient
+    labels: pl.DataFrame | None  # LABELS, or None without labels.csv
+    failures: tuple[Failure, ...]
+    patient_ids: tuple[str, ...]  # the folders that were read, sorted
+
+
+def patient_folders(cohort: Path) -> list[Path]:
+    """Every visible sub-folder, sorted by name (the name is the patient id)."""
+    return sorted(p for p in cohort.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def read_labels(path: Path) -> pl.DataFrame:
+    """labels.csv: patient_id, relapse_onset (ISO date, empty when the patient never relapses)."""
+    try:
+        frame = pl.read_csv(
+            path, schema_overrides={"patient_id": pl.String, "relapse_onset": pl.Date}
+        )
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise IngestError(str(path), f"cannot read the labels: {error}") from error
+    missing = [c for c in LABELS if c not in frame.columns]
+    if missing:
+        raise IngestError(
+            str(path), f"missing column(s) {missing}; expected patient_id,relapse_onset"
+        )
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in LABELS.items())
+
+
+def read_patient(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One patient folder as (nights, PHQ-9 entries); raises IngestError when it cannot."""
+    patient_id = folder.name
+    if not PATIENT_ID.match(patient_id):
+        raise IngestError(
+            str(folder),
+            "a patient folder is named by its id: 1-64 letters, digits, '.', '_' or '-'",
+        )
+    loaded = load(folder, patient_id=patient_id, display=folder.name, metrics=NIGHTS_METRICS)
+    nights = build_nights(loaded.samples) if loaded.samples.height else empty(NIGHTS)
+    return nights, loaded.phq9
+
+
+def read_cohort(cohort: Path, progress: FolderProgress | None = None) -> CohortFrames:
+    if not cohort.is_dir():
+        raise IngestError(str(cohort), "not a folder: a cohort is one sub-folder per patient")
+    folders = patient_folders(cohort)
+    nights: list[pl.DataFrame] = []
+    phq9: list[pl.DataFrame] = []
+    failures: list[Failure] = []
+    read: list[str] = []
+    for done, folder in enumerate(folders, start=1):
+        try:
+            patient_nights, patient_phq9 = read_patient(folder)
+        except IngestError as error:
+            failures.append(Failure(folder.name, str(error)))
+        except Exception as error:  # a parser bug must not sink the other patients: report it
+            failures.append(Failure(folder.name, f"unexpected {type(error).__name__}: {error}"))
+        else:
+            nights.append(patient_nights)
+            phq9.append(patient_phq9)
+            read.append(folder.name)
+        if progress is not None:
+            progress(done, len(folders), folder.name)
+    labels_path = cohort / LABELS_FILE
+    return CohortFrames(
+        nights=pl.concat(nights).sort("patient_id", "date") if nights else empty(NIGHTS),
+        phq9=pl.concat(phq9).sort("answered_at", "patient_id") if phq9 else empty(PHQ9),
+        labels=read_labels(labels_path) if labels_path.is_file() else None,
+        failures=tuple(failures),
+        patient_ids=tuple(read),
+    )

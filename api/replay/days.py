@@ -1,0 +1,158 @@
+"""Feed a cohort's frames day by day through the service, under a simulated clock.
+
+Each simulated day is one transaction, in the order the live service would see it:
+
+* at ``NIGHTS_SYNC`` the nights that ended that day are stored as the upload worker stores them
+  (``store_nights``) and their patients are marked for detection;
+* every PHQ-9 entry answered that day (UTC) is submitted at its own answer time through the
+  function the PHQ-9 route calls (``submit_phq9``), which judges it at once;
+* at ``DETECTION_AT`` the scheduler's detection job (``run_due_detection``) judges the day for
+  the patients with new data, opening alerts and queueing their webhook deliveries.
+
+Nights and answers dated before the first replayed day are stored beforehand as history,
+without judgement; anything after the last replayed day is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+import polars as pl
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.clock import FixedClock
+from api.db import transaction
+from api.services.detection import run_due_detection
+from api.services.nights import store_nights
+from api.services.patients import ensure_patient
+from api.services.phq9 import store_phq9, submit_phq9
+from api.store import Patient
+
+NIGHTS_SYNC = time(12, 0)
+DETECTION_AT = time(23, 0)
+
+#: called after each simulated day with (days done, days in all, the day)
+DayProgress = Callable[[int, int, date], None]
+
+
+def at(day: date, moment: time) -> datetime:
+    return datetime.combine(day, moment, UTC)
+
+
+def replay_days(
+    factory: sessionmaker[Session],
+    *,
+    nights: pl.DataFrame,
+    phq9: pl.DataFrame,
+    patient_ids: Sequence[str],
+    days: Sequence[date],
+    clock: FixedClock,
+    team_name: str,
+    progress: DayProgress | None = None,
+) -> None:
+    if not days:
+        return
+    first, last = days[0], days[-1]
+    clock.set(at(first, time(0, 0)))
+    with transaction(factory) as session:
+        for patient_id in patient_ids:
+            ensure_patient(session, patient_id=patient_id, team_name=team_name, now=clock.now())
+        _store_history(session, nights, phq9, before=first, now=clock.now())
+    answered_on = pl.col("answered_at").dt.date()
+    in_range = phq9.filter(answered_on.is_between(first, last))
+    nights_by_day = _by_day(nights.filter(pl.col("date").is_between(first, last)), pl.col("date"))
+    phq9_by_day = _by_day(in_range, answered_on)
+    for done, day in enumerate(days, start=1):
+        with transaction(factory) as session:
+            replay_day(
+                session,
+                day=day,
+                nights=nights_by_day.get(day),
+                phq9=phq9_by_day.get(day),
+                clock=clock,
+            )
+        if progress is not None:
+            progress(done, len(days), day)
+
+
+def replay_day(
+    session: Session,
+    *,
+    day: date,
+    nights: pl.DataFrame | None,
+    phq9: pl.DataFrame | None,
+    clock: FixedClock,
+) -> None:
+    """One simulated day, in the caller's transaction."""
+    if nights is not None and nights.height:
+        clock.set(at(day, NIGHTS_SYNC))
+        synced: list[str] = []
+        for (patient_id,), rows in nights.partition_by(
+            "patient_id", as_dict=True, maintain_order=True
+        ).items():
+            store_nights(session, patient_id=str(patient_id), nights=rows, now=clock.now())
+            synced.append(str(patient_id))
+        mark_due(session, synced, now=clock.now())
+    if phq9 is not None:
+        # one submission per patient and answer time, in the order they were answered
+        for (answered_at, patient_id), entry in (
+            phq9.sort("answered_at", "patient_id")
+            .partition_by("answered_at", "patient_id", as_dict=True, maintain_order=True)
+            .items()
+        ):
+            clock.set(answered_at)
+            submit_phq9(
+                session,
+                patient_id=str(patient_id),
+                entries=entry,
+                actor=f"patient:{patient_id}",
+                now=clock.now(),
+            )
+    clock.set(at(day, DETECTION_AT))
+    run_due_detection(session, now=clock.now())
+
+
+def mark_due(session: Session, patient_ids: Sequence[str], *, now: datetime) -> None:
+    """``mark_for_detection`` for many patients in one statement (an existing mark is older
+    and stays, as there)."""
+    session.execute(
+        update(Patient)
+        .where(Patient.id.in_(list(patient_ids)), Patient.detection_due_at.is_(None))
+        .values(detection_due_at=now)
+    )
+
+
+def _store_history(
+    session: Session, nights: pl.DataFrame, phq9: pl.DataFrame, *, before: date, now: datetime
+) -> None:
+    old_nights = nights.filter(pl.col("date") < before)
+    for (patient_id,), rows in old_nights.partition_by("patient_id", as_dict=True).items():
+        store_nights(session, patient_id=str(patient_id), nights=rows, now=now)
+    old_phq9 = phq9.filter(pl.col("answered_at").dt.date() < before)
+    for (patient_id,), rows in old_phq9.partition_by("patient_id", as_dict=True).items():
+        store_phq9(session, patient_id=str(patient_id), entries=rows, now=now)
+
+
+def _by_day(frame: pl.DataFrame, day: pl.Expr) -> dict[date, pl.DataFrame]:
+    if frame.height == 0:
+        return {}
+    keyed = frame.with_columns(day.alias("_day"))
+    return {
+        key: rows.drop("_day")
+        for (key,), rows in keyed.partition_by("_day", as_dict=True, maintain_order=True).items()
+    }
+
+
+def replay_span(nights: pl.DataFrame, phq9: pl.DataFrame) -> tuple[date, date] | None:
+    """The first and last day with a night or a PHQ-9 answer."""
+    days = [d for d in (nights["date"].min(), nights["date"].max()) if d is not None]
+    days += [
+        a.date() for a in (phq9["answered_at"].min(), phq9["answered_at"].max()) if a is not None
+    ]
+    return (min(days), max(days)) if days else None  # type: ignore[type-var]
+
+
+def day_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]

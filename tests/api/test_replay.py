@@ -1,0 +1,122 @@
+"""`phenowatch replay`: a cohort folder fed day by day through the service, simulated clock."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.replay import ReplayResult, replay_cohort
+from api.replay.outputs import ALERT_FIELDS, read_alerts_jsonl
+from ingest import build_nights, load
+from ingest.nights import NIGHTS_METRICS
+from tests.api.replay_cohort import write_garmin_cohort
+
+PATIENTS, DAYS, SEED = 4, 150, 11
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_garmin_cohort(
+        tmp_path_factory.mktemp("cohort"), patients=PATIENTS, days=DAYS, seed=SEED
+    )
+
+
+@pytest.fixture(scope="module")
+def replayed(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> ReplayResult:
+    return replay_cohort(cohort, tmp_path_factory.mktemp("out"))
+
+
+def test_replay_writes_alerts_nights_and_report(replayed: ReplayResult) -> None:
+    out = replayed.out
+    assert {p.name for p in out.iterdir()} >= {"alerts.jsonl", "nights.csv", "report.html"}
+    lines = [json.loads(line) for line in (out / "alerts.jsonl").read_text().splitlines()]
+    assert len(lines) == replayed.alerts.height > 0
+    assert all(tuple(line) == ALERT_FIELDS for line in lines)
+    assert {line["kind"] for line in lines} <= {
+        "phq9_safety",
+        "phq9_relapse",
+        "passive_change",
+        "data_gap",
+    }
+    assert all(line["window_start"] <= line["window_end"] <= line["fired_on"] for line in lines)
+    html = (out / "report.html").read_text()
+    assert f"<b>{PATIENTS}</b><span>patients</span>" in html
+    assert "recall before PHQ-9 confirmation" in html
+
+
+def test_nights_csv_holds_what_ingest_reads_from_the_folders(
+    cohort: Path, replayed: ReplayResult
+) -> None:
+    written = pl.read_csv(replayed.out / "nights.csv", try_parse_dates=True)
+    for folder in sorted(p for p in cohort.iterdir() if p.is_dir()):
+        loaded = load(folder, patient_id=folder.name, metrics=NIGHTS_METRICS)
+        expected = build_nights(loaded.samples)
+        mine = written.filter(pl.col("patient_id") == folder.name)
+        assert mine["date"].to_list() == expected["date"].to_list()
+        assert mine["sleep_total_min"].to_list() == expected["sleep_total_min"].to_list()
+        assert mine["steps"].to_list() == expected["steps"].to_list()
+
+
+def test_summary_counts_patients_nights_alerts_and_recall(replayed: ReplayResult) -> None:
+    summary = replayed.summary()
+    assert summary.startswith(f"{PATIENTS} patients; {replayed.nights.height} nights; {DAYS} days")
+    for kind, n in replayed.alerts_by_kind().items():
+        assert f"{kind} {n}" in summary
+    assert "0 failed folders" in summary
+    assert "recall " in summary
+
+
+def test_same_cohort_gives_byte_identical_alerts(
+    cohort: Path, replayed: ReplayResult, tmp_path: Path
+) -> None:
+    again = replay_cohort(cohort, tmp_path / "again")
+    first = (replayed.out / "alerts.jsonl").read_bytes()
+    assert first and (again.out / "alerts.jsonl").read_bytes() == first
+    assert (again.out / "nights.csv").read_bytes() == (replayed.out / "nights.csv").read_bytes()
+    assert (again.out / "report.html").read_bytes() == (replayed.out / "report.html").read_bytes()
+
+
+def test_alerts_jsonl_reads_back_as_the_alerts_frame(replayed: ReplayResult) -> None:
+    frame = read_alerts_jsonl(replayed.out / "alerts.jsonl")
+    assert frame.equals(replayed.alerts)
+
+
+def test_a_corrupt_folder_is_reported_and_the_others_go_on(cohort: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "cohort"
+    shutil.copytree(cohort, broken)
+    sleep_file = next((broken / "sim0002").rglob("*_sleepData.json"))
+    sleep_file.write_text(sleep_file.read_text()[:500])  # truncated mid-record
+    result = CliRunner().invoke(app, ["replay", str(broken), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "failed: sim0002:" in result.output
+    assert f"{PATIENTS - 1} patients" in result.output
+    assert "1 failed folders" in result.output
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Folders that could not be read" in html
+    assert "_sleepData.json" in html
+    alerts = read_alerts_jsonl(tmp_path / "out" / "alerts.jsonl")
+    assert "sim0002" not in alerts["patient_id"].to_list()
+    assert alerts.height > 0
+
+
+def test_from_and_to_limit_the_days_judged(cohort: Path, tmp_path: Path) -> None:
+    start, end = date(2025, 3, 1), date(2025, 4, 15)
+    result = replay_cohort(cohort, tmp_path / "out", start=start, end=end)
+    assert result.days[0] == start and result.days[-1] == end
+    assert result.alerts["fired_on"].is_between(start, end).all()
+    # nights before --from are stored as history; nothing after --to is
+    assert result.nights["date"].max() == end
+    assert result.nights["date"].min() < start
+
+
+def test_a_missing_cohort_folder_is_an_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["replay", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "not a folder" in result.output

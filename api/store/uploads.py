@@ -28,6 +28,8 @@ class Upload(Base):
     size_bytes: Mapped[int]
     #: where the bytes wait (the upload spool folder), removed once processed
     spool_path: Mapped[str] = mapped_column(String(1000))
+    #: the name the uploader gave the file (shown in parser messages)
+    filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]

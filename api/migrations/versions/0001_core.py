@@ -223,6 +223,7 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(length=200), nullable=True),
         sa.Column("size_bytes", sa.Integer(), nullable=False),
         sa.Column("spool_path", sa.String(length=1000), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
         sa.Column("content_type", sa.String(length=200), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_until", UTCDateTime(), nullable=True),

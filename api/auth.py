@@ -1,0 +1,154 @@
+"""Request dependencies: the request's unit of work, the caller, and the audit entry.
+
+Routes read like prose with the ``Annotated`` aliases at the bottom: ``ctx: Coordinator``.
+The session dependency owns the request's transaction (services never commit); the audit entry
+is written with it, or in a transaction of its own when the request failed, so denied and
+failed calls are recorded too. Audit entries hold who, what and the outcome, never values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.clock import Clock
+from api.jobs import deliver_urgent
+from api.services import audit
+from api.services.alerts import DELIVER_NOW_KEY, PUBLIC_URL_KEY
+from api.services.errors import Forbidden, InvalidInput, NotFound
+from api.services.patients import get_visible_patient
+from api.services.tokens import Principal, authenticate
+from api.settings import Settings
+from api.store import Patient
+from ingest.errors import IngestError
+
+bearer = HTTPBearer(auto_error=False, description="an API token issued by an admin")
+
+
+@dataclass
+class PendingAudit:
+    action: str
+    resource: str
+    patient_id: str | None = None
+    principal: Principal | None = None
+    outcome: str = "ok"
+
+
+@dataclass
+class Context:
+    """What a route needs: the transaction's session, the caller and the time."""
+
+    session: Session
+    principal: Principal
+    now: datetime
+    settings: Settings
+    clock: Clock
+    audit: PendingAudit = field(repr=False, default_factory=lambda: PendingAudit("", ""))
+
+    def patient(self, patient_id: str) -> Patient:
+        """The patient if the caller may see it; NotFound alike for absent and not yours."""
+        self.audit.patient_id = patient_id
+        return get_visible_patient(self.session, principal=self.principal, patient_id=patient_id)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    state = request.app.state
+    with state.session_factory() as session:
+        session.info[PUBLIC_URL_KEY] = state.settings.public_url
+        try:
+            with session.begin():
+                yield session
+                _write_audit(session, request, outcome=None)
+        except BaseException as error:
+            pending: PendingAudit | None = getattr(request.state, "audit", None)
+            if pending is not None and pending.action:
+                with state.session_factory() as other, other.begin():
+                    _write_audit(other, request, outcome=_outcome(error))
+            raise
+    deliver_urgent(state.session_factory, session.info.pop(DELIVER_NOW_KEY, []), clock=state.clock)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_context(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Context:
+    route = request.scope.get("route")
+    pending = PendingAudit(
+        action=getattr(route, "name", None) or request.url.path,
+        resource=f"{request.method} {getattr(route, 'path', request.url.path)}",
+        patient_id=request.path_params.get("patient_id"),
+    )
+    request.state.audit = pending
+    principal = authenticate(session, secret=credentials.credentials) if credentials else None
+    if principal is None:
+        raise HTTPException(401, "a valid bearer token is required")
+    pending.principal = principal
+    return Context(session, principal, clock.now(), settings, clock, pending)
+
+
+def require(*roles: str) -> object:
+    def dependency(ctx: Annotated[Context, Depends(get_context)]) -> Context:
+        if ctx.principal.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}")
+        return ctx
+
+    return Depends(dependency)
+
+
+Caller = Annotated[Context, Depends(get_context)]
+CareReader = Annotated[Context, require("patient", "coordinator")]
+Coordinator = Annotated[Context, require("coordinator")]
+Admin = Annotated[Context, require("admin")]
+
+
+def _outcome(error: BaseException) -> str:
+    if isinstance(error, HTTPException):
+        return {401: "unauthenticated", 403: "denied", 404: "not_found"}.get(
+            error.status_code, f"http_{error.status_code}"
+        )
+    if isinstance(error, NotFound):
+        return "not_found"  # absent or not the caller's: deliberately the same
+    if isinstance(error, Forbidden):
+        return "denied"
+    if isinstance(error, InvalidInput | IngestError | RequestValidationError):
+        return "rejected"
+    return "error"
+
+
+def _write_audit(session: Session, request: Request, *, outcome: str | None) -> None:
+    pending: PendingAudit | None = getattr(request.state, "audit", None)
+    if pending is None or not pending.action:
+        return
+    audit.record(
+        session,
+        principal=pending.principal,
+        action=pending.action,
+        resource=pending.resource,
+        outcome=outcome or pending.outcome,
+        now=request.app.state.clock.now(),
+        patient_id=pending.patient_id,
+    )
+    request.state.audit = None

@@ -1,0 +1,182 @@
+"""Patient-scoped routes: uploads, PHQ-9, nights and the timeline.
+
+Every route first checks that the caller may see the patient (404 alike for absent and not
+yours) before it reads a byte of the body."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+import ingest
+from api.auth import CareReader, Context
+from api.problems import PayloadTooLarge
+from api.routes.schemas import UploadOut
+from api.services import uploads
+from api.services.errors import InvalidInput
+from api.services.nights import load_nights
+from api.services.phq9 import load_phq9, submit_phq9
+from api.services.timeline import timeline
+from ingest.errors import UnknownFormatError
+
+router = APIRouter(prefix="/v1/patients/{patient_id}", tags=["patients"])
+
+PHQ9_MAX_BYTES = 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+@router.post(
+    "/uploads",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadOut,
+    summary="Upload an export (raw body: any file or zip phenowatch reads)",
+)
+async def create_upload(
+    patient_id: str,
+    request: Request,
+    response: Response,
+    ctx: CareReader,
+    filename: Annotated[str, Query(max_length=255)] = "upload",
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> UploadOut:
+    await run_in_threadpool(ctx.patient, patient_id)
+    received = await _spool(request, ctx.settings.spool_dir, ctx.settings.upload_max_bytes)
+    received = uploads.Received(
+        path=received.path,
+        sha256=received.sha256,
+        size=received.size,
+        filename=Path(filename).name or "upload",
+        content_type=request.headers.get("content-type"),
+    )
+    upload, created = await run_in_threadpool(
+        uploads.create_upload,
+        ctx.session,
+        patient_id=patient_id,
+        received=received,
+        now=ctx.now,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        received.path.unlink(missing_ok=True)
+    wakeup = getattr(request.app.state, "worker_wakeup", None)
+    if wakeup is not None and created:
+        wakeup.set()
+    response.headers["Location"] = f"/v1/uploads/{upload.id}"
+    return UploadOut.of(upload, duplicate=not created)
+
+
+@router.post("/phq9", status_code=status.HTTP_201_CREATED, summary="Submit PHQ-9 answers")
+async def create_phq9(patient_id: str, request: Request, ctx: CareReader) -> dict[str, Any]:
+    """JSON, CSV or a FHIR R4 QuestionnaireResponse; invalid answers are refused whole (422).
+    Item 9 above zero opens an urgent safety alert whose notification starts before the
+    response."""
+    await run_in_threadpool(ctx.patient, patient_id)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > PHQ9_MAX_BYTES:
+            raise PayloadTooLarge(PHQ9_MAX_BYTES)
+    return await run_in_threadpool(_submit, ctx, patient_id, bytes(body), request)
+
+
+def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    display = "phq9.csv" if "csv" in content_type else "phq9.json"
+    if not body.strip():
+        raise InvalidInput("the request body is empty", field="body")
+    try:
+        loaded = ingest.load(body, patient_id=patient_id, display=display)
+    except UnknownFormatError as error:
+        raise InvalidInput(
+            f"{display}: not a PHQ-9 submission (JSON, CSV or FHIR QuestionnaireResponse)",
+            field="body",
+        ) from error
+    if loaded.phq9.height == 0 or loaded.samples.height:
+        raise InvalidInput(f"{display}: not a PHQ-9 submission", field="body")
+    opened = submit_phq9(
+        ctx.session,
+        patient_id=patient_id,
+        entries=loaded.phq9,
+        actor=ctx.principal,
+        now=ctx.now,
+    )
+    out: dict[str, Any] = {"patient_id": patient_id, "received": loaded.phq9.height}
+    if ctx.principal.role == "coordinator":
+        out["alerts"] = [{"id": a.id, "kind": a.kind, "severity": a.severity} for a in opened]
+    if any(a.kind == "phq9_safety" for a in opened):
+        out["safety"] = (
+            "Your care team has been told and will contact you. If you are in danger now, "
+            "call your local emergency number."
+        )
+    return out
+
+
+@router.get("/phq9", summary="PHQ-9 entries of the patient")
+def list_phq9(patient_id: str, ctx: CareReader) -> list[dict[str, Any]]:
+    ctx.patient(patient_id)
+    return load_phq9(ctx.session, patient_ids=[patient_id]).drop("patient_id").to_dicts()
+
+
+@router.get("/nights", summary="The patient's nights (one row per local date)")
+def list_nights(
+    patient_id: str,
+    ctx: CareReader,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[dict[str, Any]]:
+    ctx.patient(patient_id)
+    frame = load_nights(ctx.session, patient_ids=[patient_id], start=start, end=end)
+    return frame.drop("patient_id").to_dicts()
+
+
+@router.get("/timeline", summary="Nights, change points, PHQ-9 and alerts together")
+def get_timeline(
+    patient_id: str,
+    ctx: CareReader,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[str, Any]:
+    ctx.patient(patient_id)
+    return timeline(
+        ctx.session,
+        patient_id=patient_id,
+        start=start,
+        end=end,
+        include_alerts=ctx.principal.role == "coordinator",
+    )
+
+
+async def _spool(request: Request, spool_dir: Path, limit: int) -> uploads.Received:
+    """Streams the body to a file in the spool folder, counting bytes as they arrive."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit)
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    partial = spool_dir / f"{uuid.uuid4()}.part"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with partial.open("wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(limit)
+                digest.update(chunk)
+                await run_in_threadpool(out.write, chunk)
+        if size == 0:
+            raise InvalidInput(
+                "the request body is empty: send the export as the body", field="body"
+            )
+        final = partial.with_suffix(".upload")
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return uploads.Received(path=final, sha256=digest.hexdigest(), size=size, filename="upload")

@@ -1,0 +1,201 @@
+"""Periodic work: detection for patients with new data, nightly detection for everyone,
+escalation of unacknowledged urgent alerts, and webhook delivery.
+
+Every replica runs a scheduler, but only the leader runs the jobs: on PostgreSQL the holder of
+a session-level advisory lock on a dedicated connection (re-tried while not held); on SQLite the
+single process is the leader. Each job is one transaction (api.jobs.run_job).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.clock import Clock
+from api.jobs import run_job
+from api.services.alerts import escalate_overdue
+from api.services.detection import run_detection, run_due_detection
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: the advisory lock key: "phenowatch" folded into a signed 64-bit integer
+LEADER_LOCK_KEY = 0x7068656E6F776174 - (1 << 63)
+
+
+class LeaderLock:
+    """Leadership among replicas sharing one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+        self._mutex = threading.Lock()
+
+    @property
+    def shared(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def is_leader(self) -> bool:
+        """True while this process holds the lock; tries to take it when it does not."""
+        if not self.shared:
+            return True
+        with self._mutex:
+            if self._connection is not None:
+                try:
+                    self._connection.exec_driver_sql("SELECT 1")
+                    return True
+                except Exception:
+                    log.warning("leader connection lost; leadership released")
+                    self._drop()
+            return self._try_acquire()
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    self._connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY}
+                    )
+                self._drop()
+
+    def _try_acquire(self) -> bool:
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            held = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}
+            ).scalar_one()
+        except Exception:
+            connection.close()
+            log.warning("could not ask for leadership; will retry", exc_info=True)
+            return False
+        if held:
+            self._connection = connection
+            log.info("this process is the scheduler leader")
+            return True
+        connection.close()
+        return False
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:
+                pass
+            self._connection = None
+
+
+class Scheduler:
+    """An APScheduler 3 BackgroundScheduler whose jobs run only on the leader."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.clock = clock
+        self.leader = LeaderLock(engine)
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        self._add(
+            "leader", lambda: self.leader.is_leader(), settings.leader_retry_seconds, always=True
+        )
+        self._add("detect-due", self.detect_due, settings.detection_interval_seconds)
+        self._add("escalate", self.escalate, settings.escalation_interval_seconds)
+        self._scheduler.add_job(
+            self._leading(self.detect_everyone),
+            CronTrigger(hour=settings.nightly_detection_hour, minute=0, timezone="UTC"),
+            id="detect-nightly",
+            coalesce=True,
+            max_instances=1,
+        )
+        if _dispatch() is not None:
+            self._add("deliver-webhooks", self.deliver, settings.webhook_delivery_interval_seconds)
+
+    # the jobs, each callable directly (tests, replay) ------------------------------------------
+
+    def detect_due(self) -> int:
+        return len(
+            run_job(
+                self.factory, lambda s: run_due_detection(s, now=self.clock.now()), clock=self.clock
+            )
+        )
+
+    def detect_everyone(self) -> int:
+        now = self.clock.now()
+        return len(
+            run_job(
+                self.factory, lambda s: run_detection(s, day=now.date(), now=now), clock=self.clock
+            )
+        )
+
+    def escalate(self) -> int:
+        after = timedelta(minutes=self.settings.escalate_after_minutes)
+        return len(
+            run_job(
+                self.factory,
+                lambda s: escalate_overdue(s, now=self.clock.now(), after=after),
+                clock=self.clock,
+            )
+        )
+
+    def deliver(self) -> int:
+        dispatch = _dispatch()
+        if dispatch is None:
+            return 0
+        return int(dispatch.deliver_due(self.factory, now=self.clock.now()))
+
+    # life cycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.leader.is_leader()
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        self.leader.release()
+
+    def _add(
+        self, name: str, job: Callable[[], Any], seconds: int, *, always: bool = False
+    ) -> None:
+        self._scheduler.add_job(
+            job if always else self._leading(job),
+            IntervalTrigger(seconds=seconds),
+            id=name,
+            coalesce=True,
+            max_instances=1,
+        )
+
+    def _leading(self, job: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            if not self.leader.is_leader():
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("scheduled job %s failed", getattr(job, "__name__", job))
+
+        return run
+
+
+def _dispatch() -> Any:
+    try:
+        return importlib.import_module("api.webhooks.dispatch")
+    except ImportError:
+        return None

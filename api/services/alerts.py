@@ -1,0 +1,265 @@
+"""Alerts: stored signals with a life cycle (open → acknowledged → resolved), one active alert
+per patient and kind, every change recorded as an event and announced to the team's webhooks."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from api.services.errors import Conflict, InvalidInput, NotFound
+from api.services.patients import visible_patient_ids
+from api.services.tokens import Principal
+from api.store import Alert, AlertEvent, SignalRecord
+from api.store.alerts import ACTIVE_STATUSES, ALERT_STATUSES
+from detect.signals import KINDS, SEVERITIES, Signal
+
+log = logging.getLogger(__name__)
+
+#: delivery ids to attempt right after the transaction commits (urgent alerts only)
+DELIVER_NOW_KEY = "phenowatch.deliver_now"
+#: the service's external base URL for links in webhook payloads, set by whoever opens the session
+PUBLIC_URL_KEY = "phenowatch.public_url"
+MAX_PAGE = 200
+
+
+def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | None:
+    """Stores the signal and opens an alert for it; returns the new alert, or None when the
+    patient already has an active alert of that kind (it is then marked as fired again)."""
+    record = SignalRecord(
+        patient_id=signal.patient_id,
+        kind=signal.kind,
+        severity=signal.severity,
+        fired_on=signal.fired_on,
+        window_start=signal.window_start,
+        window_end=signal.window_end,
+        explanation=signal.explanation,
+        detector=signal.detector,
+        detector_version=signal.detector_version,
+        changes={"changes": _evidence(signal)["changes"]},
+        created_at=now,
+    )
+    session.add(record)
+    active = _active(session, signal.patient_id, signal.kind)
+    if active is None:
+        alert = _new_alert(signal, now)
+        try:
+            # the partial unique index settles a race between two detection runs
+            with session.begin_nested():
+                session.add(alert)
+        except IntegrityError:
+            active = _active(session, signal.patient_id, signal.kind)
+            if active is None:
+                raise
+        else:
+            record.alert_id = alert.id
+            _event(session, alert, "opened", actor=signal.detector, note=None, now=now)
+            _announce(session, alert, "alert.opened", now)
+            return alert
+    record.alert_id = active.id
+    active.last_fired_on = max(active.last_fired_on, signal.fired_on)
+    return None
+
+
+def acknowledge(
+    session: Session, *, alert_id: int, principal: Principal, now: datetime, note: str | None = None
+) -> Alert:
+    alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True)
+    if alert.status == "resolved":
+        raise Conflict(f"alert {alert_id} is resolved and cannot be acknowledged")
+    if alert.status == "acknowledged":
+        return alert  # a repeated click changes nothing
+    alert.status = "acknowledged"
+    alert.acknowledged_at = now
+    _event(session, alert, "acknowledged", actor=principal.actor, note=note, now=now)
+    _announce(session, alert, "alert.acknowledged", now)
+    return alert
+
+
+def resolve(
+    session: Session, *, alert_id: int, principal: Principal, now: datetime, note: str
+) -> Alert:
+    if not note.strip():
+        raise InvalidInput("resolving an alert needs a note", field="note")
+    alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True)
+    if alert.status == "resolved":
+        raise Conflict(f"alert {alert_id} is already resolved")
+    alert.status = "resolved"
+    alert.resolved_at = now
+    _event(session, alert, "resolved", actor=principal.actor, note=note, now=now)
+    _announce(session, alert, "alert.resolved", now)
+    return alert
+
+
+def escalate(session: Session, *, alert: Alert, now: datetime, note: str | None = None) -> Alert:
+    """Marks an unacknowledged alert escalated and notifies the team again."""
+    if alert.status != "open":
+        raise Conflict(f"alert {alert.id} is {alert.status}; only open alerts are escalated")
+    alert.escalated_at = now
+    _event(session, alert, "escalated", actor="scheduler", note=note, now=now)
+    _announce(session, alert, "alert.escalated", now)
+    return alert
+
+
+def escalate_overdue(session: Session, *, now: datetime, after: timedelta) -> list[Alert]:
+    """Escalates every urgent alert still open (nobody acknowledged it) ``after`` its opening."""
+    overdue = session.scalars(
+        _lockable(
+            session,
+            select(Alert).where(
+                Alert.severity == "urgent",
+                Alert.status == "open",
+                Alert.escalated_at.is_(None),
+                Alert.opened_at <= now - after,
+            ),
+        )
+    ).all()
+    note = f"not acknowledged within {int(after.total_seconds() // 60)} minutes"
+    return [escalate(session, alert=alert, now=now, note=note) for alert in overdue]
+
+
+def get_alert(
+    session: Session, *, principal: Principal, alert_id: int, lock: bool = False
+) -> Alert:
+    query = select(Alert).where(
+        Alert.id == alert_id, Alert.patient_id.in_(visible_patient_ids(principal))
+    )
+    if lock:
+        query = _lockable(session, query)
+    alert = session.scalar(query.options(selectinload(Alert.events)))
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    status: str | None = None
+    severity: str | None = None
+    kind: str | None = None
+    patient_id: str | None = None
+    fired_from: date | None = None
+    fired_to: date | None = None
+
+
+def list_alerts(
+    session: Session,
+    *,
+    principal: Principal,
+    filters: AlertFilter,
+    limit: int = 50,
+    after_id: int | None = None,
+) -> tuple[list[Alert], int | None]:
+    """Alerts the caller may see, newest first, keyset-paginated; returns (page, next cursor).
+
+    Filters only narrow: the visibility condition is always applied first."""
+    for name, value, allowed in (
+        ("status", filters.status, ALERT_STATUSES),
+        ("severity", filters.severity, SEVERITIES),
+        ("kind", filters.kind, KINDS),
+    ):
+        if value is not None and value not in allowed:
+            raise InvalidInput(f"{name} must be one of {list(allowed)}", field=name)
+    limit = max(1, min(limit, MAX_PAGE))
+    conditions: list[ColumnElement[bool]] = [Alert.patient_id.in_(visible_patient_ids(principal))]
+    if filters.status:
+        conditions.append(Alert.status == filters.status)
+    if filters.severity:
+        conditions.append(Alert.severity == filters.severity)
+    if filters.kind:
+        conditions.append(Alert.kind == filters.kind)
+    if filters.patient_id:
+        conditions.append(Alert.patient_id == filters.patient_id)
+    if filters.fired_from:
+        conditions.append(Alert.fired_on >= filters.fired_from)
+    if filters.fired_to:
+        conditions.append(Alert.fired_on <= filters.fired_to)
+    if after_id is not None:
+        conditions.append(Alert.id < after_id)
+    page = list(
+        session.scalars(select(Alert).where(*conditions).order_by(Alert.id.desc()).limit(limit + 1))
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (page[-1].id if more and page else None)
+
+
+def alerts_of(session: Session, *, patient_id: str) -> list[Alert]:
+    return list(
+        session.scalars(select(Alert).where(Alert.patient_id == patient_id).order_by(Alert.id))
+    )
+
+
+def _active(session: Session, patient_id: str, kind: str) -> Alert | None:
+    return session.scalar(
+        select(Alert).where(
+            Alert.patient_id == patient_id,
+            Alert.kind == kind,
+            Alert.status.in_(ACTIVE_STATUSES),
+        )
+    )
+
+
+def _new_alert(signal: Signal, now: datetime) -> Alert:
+    return Alert(
+        patient_id=signal.patient_id,
+        kind=signal.kind,
+        severity=signal.severity,
+        status="open",
+        evidence=_evidence(signal),
+        explanation=signal.explanation,
+        detector=signal.detector,
+        detector_version=signal.detector_version,
+        fired_on=signal.fired_on,
+        window_start=signal.window_start,
+        window_end=signal.window_end,
+        last_fired_on=signal.fired_on,
+        opened_at=now,
+    )
+
+
+def _evidence(signal: Signal) -> dict[str, Any]:
+    data = signal.to_dict()
+    return {
+        "metrics": data["metrics"],
+        "changes": data["changes"],
+        "window_start": data["window_start"],
+        "window_end": data["window_end"],
+    }
+
+
+def _event(
+    session: Session, alert: Alert, event: str, *, actor: str, note: str | None, now: datetime
+) -> None:
+    alert.events.append(AlertEvent(event=event, actor=actor, note=note, at=now))
+    session.flush()
+
+
+def _announce(session: Session, alert: Alert, event_type: str, now: datetime) -> None:
+    """Queues the team's webhook deliveries in this transaction (when webhooks are installed);
+    deliveries of urgent alerts are also attempted as soon as the transaction commits."""
+    try:
+        outbox = importlib.import_module("api.webhooks.outbox")
+    except ImportError:
+        return
+    deliveries = outbox.enqueue(
+        session,
+        alert=alert,
+        event_type=event_type,
+        now=now,
+        public_url=session.info.get(PUBLIC_URL_KEY, ""),
+    )
+    if alert.severity == "urgent" and deliveries:
+        session.info.setdefault(DELIVER_NOW_KEY, []).extend(d.id for d in deliveries)
+
+
+def _lockable(session: Session, query: Select[Any]) -> Select[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update()
+    return query

@@ -1,0 +1,84 @@
+"""The nights table: upserted from ingest.build_nights frames, read back as NIGHTS frames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from api.store import Night
+from ingest.schema import NIGHTS
+
+VALUE_COLUMNS = [c for c in NIGHTS if c not in ("patient_id", "date") and not c.startswith("has_")]
+COVERAGE_COLUMNS = [c for c in NIGHTS if c.startswith("has_")]
+#: rows per INSERT statement (SQLite allows 32,766 bound parameters)
+BATCH = 1000
+
+
+def store_nights(
+    session: Session, *, patient_id: str, nights: pl.DataFrame, now: datetime | None = None
+) -> int:
+    """Upserts ``nights`` (the NIGHTS columns; patient_id is forced to ``patient_id``) and
+    returns how many patient-nights were written (new or updated).
+
+    One row per patient and date, ever: a later upload fills what was missing and replaces what
+    it measured again (a value it lacks keeps the stored one; coverage flags only grow)."""
+    if nights.height == 0:
+        return 0
+    now = now or datetime.now(UTC)
+    frame = (
+        nights.with_columns(pl.lit(patient_id).alias("patient_id"))
+        .select(list(NIGHTS))
+        .unique(subset=["date"], keep="last", maintain_order=True)
+    )
+    rows = frame.with_columns(pl.lit(now).alias("updated_at")).to_dicts()
+    insert = _insert_for(session)
+    table = Night.__table__
+    for start in range(0, len(rows), BATCH):
+        statement = insert(table).values(rows[start : start + BATCH])
+        excluded = statement.excluded
+        updates: dict[str, Any] = {
+            name: func.coalesce(excluded[name], table.c[name]) for name in VALUE_COLUMNS
+        }
+        updates |= {name: or_(excluded[name], table.c[name]) for name in COVERAGE_COLUMNS}
+        updates["updated_at"] = excluded.updated_at
+        session.execute(
+            statement.on_conflict_do_update(index_elements=["patient_id", "date"], set_=updates)
+        )
+    return frame.height
+
+
+def load_nights(
+    session: Session,
+    *,
+    patient_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pl.DataFrame:
+    """Stored nights as a NIGHTS frame, sorted by patient and date."""
+    conditions: list[ColumnElement[bool]] = []
+    if patient_ids is not None:
+        conditions.append(Night.patient_id.in_(list(patient_ids)))
+    if start is not None:
+        conditions.append(Night.date >= start)
+    if end is not None:
+        conditions.append(Night.date <= end)
+    columns = [Night.__table__.c[name] for name in NIGHTS]
+    result = session.execute(
+        select(*columns).where(*conditions).order_by(Night.patient_id, Night.date)
+    )
+    return pl.DataFrame(result.all(), schema=dict(NIGHTS), orient="row")
+
+
+def _insert_for(session: Session) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"store_nights supports PostgreSQL and SQLite, not {name}")

@@ -1,0 +1,57 @@
+"""One patient's story on one page: nights, change points, PHQ-9 answers and alerts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from api.services.alerts import alerts_of
+from api.services.detection import default_config, detector
+from api.services.nights import load_nights
+from api.services.phq9 import load_phq9
+
+
+def timeline(
+    session: Session,
+    *,
+    patient_id: str,
+    start: date | None = None,
+    end: date | None = None,
+    include_alerts: bool = True,
+) -> dict[str, Any]:
+    nights = load_nights(session, patient_ids=[patient_id], start=start, end=end)
+    phq9 = load_phq9(session, patient_ids=[patient_id])
+    if start is not None:
+        phq9 = phq9.filter(pl.col("answered_at").dt.date() >= start)
+    if end is not None:
+        phq9 = phq9.filter(pl.col("answered_at").dt.date() <= end)
+    changes = (
+        detector().change_points(nights, default_config())
+        if nights.height
+        else pl.DataFrame(schema={"patient_id": pl.String, "metric": pl.String, "date": pl.Date})
+    )
+    out: dict[str, Any] = {
+        "patient_id": patient_id,
+        "nights": nights.drop("patient_id").to_dicts(),
+        "change_points": changes.drop("patient_id", strict=False).to_dicts(),
+        "phq9": phq9.drop("patient_id").to_dicts(),
+    }
+    if include_alerts:
+        out["alerts"] = [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "severity": a.severity,
+                "status": a.status,
+                "fired_on": a.fired_on,
+                "window_start": a.window_start,
+                "window_end": a.window_end,
+                "explanation": a.explanation,
+            }
+            for a in alerts_of(session, patient_id=patient_id)
+            if (start is None or a.fired_on >= start) and (end is None or a.fired_on <= end)
+        ]
+    return out

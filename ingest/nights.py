@@ -17,7 +17,9 @@ The rules, written down once:
 * **One source rule per night.** Sleep is recorded by *recorders* (a source and a device). When
   several recorders have periods ending on the same date, those with sleep-stage data that night
   win over those without (a dedicated wearable beats a phone's estimate); recorders of equal rank
-  are merged as a union. ``sleep_source`` names the sources used, sorted and joined with ``+``.
+  are merged as a union. The intervals kept for every night are then merged once more across
+  nights, so a record never counts on two dates. ``sleep_source`` names the sources used, sorted
+  and joined with ``+``.
 * **Onset and midpoint** of the main period are local clock minutes from local noon of the
   previous day (23:00 is 660, 01:30 is 810). The onset uses the offset at the onset; the midpoint
   is the onset plus half of the period's elapsed length.
@@ -71,7 +73,10 @@ def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
         recorder=pl.col("source") + "/" + pl.col("device").fill_null(""),
         local_date=_local(pl.col("start"), pl.col("utc_offset_min")).dt.date(),
     )
-    offsets = samples.select("patient_id", "start", "utc_offset_min").sort("patient_id", "start")
+    # ties broken on the offset itself, so that the order of the records never matters
+    offsets = samples.select("patient_id", "start", "utc_offset_min").sort(
+        "patient_id", "start", "utc_offset_min"
+    )
     intervals, periods = _sleep(samples, offsets)
     parts = [
         _sleep_features(intervals, periods, samples),
@@ -123,11 +128,14 @@ def _periods(labelled: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     segments = labelled.group_by([*by, "period", "seg"]).agg(
         pl.col("start").min(),
         pl.col("end").max(),
-        pl.col("utc_offset_min").sort_by("start").first(),
+        pl.col("utc_offset_min").sort_by("start", "utc_offset_min").first(),
         pl.col("metric").is_in(list(STAGE_METRICS)).any().alias("staged"),
     )
     return segments.group_by([*by, "period"]).agg(
-        pl.col("utc_offset_min").sort_by("start").first().alias("start_offset_min"),
+        pl.col("utc_offset_min")
+        .sort_by("start", "utc_offset_min")
+        .first()
+        .alias("start_offset_min"),
         pl.col("start").min(),
         pl.col("end").max(),
         _minutes(pl.col("end") - pl.col("start")).sum().alias("asleep_min"),
@@ -166,11 +174,12 @@ def _sleep(samples: pl.DataFrame, offsets: pl.DataFrame) -> tuple[pl.DataFrame, 
     intervals = labelled.join(
         dated.select(*by_recorder, "period", "date"), on=[*by_recorder, "period"]
     ).join(chosen.select("patient_id", "date", "recorder"), on=["patient_id", "date", "recorder"])
-    by_night = ["patient_id", "date"]
-    intervals = _cluster(intervals.drop("seg", "period"), by_night)
-    periods = _end_dates(_periods(intervals, by_night).rename({"date": "night"}), offsets)
-    # the night's date was settled on each recorder's own periods; keep it
-    periods = periods.drop("date").rename({"night": "date"})
+    # merged again per patient: records of recorders chosen for different dates may overlap
+    intervals = _cluster(intervals.drop("seg", "period", "date"), ["patient_id"])
+    periods = _end_dates(_periods(intervals, ["patient_id"]), offsets)
+    intervals = intervals.join(
+        periods.select("patient_id", "period", "date"), on=["patient_id", "period"]
+    )
     return intervals, periods
 
 
@@ -182,7 +191,7 @@ def _sleep_features(
         pl.col("source").unique().sort().str.join("+").alias("sleep_source")
     )
     main = (
-        periods.sort("asleep_min", "end")
+        periods.sort("asleep_min", "end", "start")
         .group_by(by_night)
         .agg(
             pl.col("asleep_min").sum().alias("sleep_total_min"),
@@ -274,7 +283,7 @@ def _is_daily() -> pl.Expr:
 def _hrv(samples: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
     hrv = samples.filter(pl.col("metric").is_in(list(HRV_METRICS)))
     mains = (
-        periods.sort("asleep_min", "end")
+        periods.sort("asleep_min", "end", "start")
         .group_by("patient_id", "date")
         .agg(pl.col("start").last().alias("main_start"), pl.col("end").last().alias("main_end"))
         .sort("main_start")
@@ -335,7 +344,7 @@ def _day_offsets(samples: pl.DataFrame) -> pl.DataFrame:
     """The offset of each day's last non-sleep sample, for days without a main sleep."""
     return (
         samples.filter(~pl.col("metric").str.starts_with("sleep_"))
-        .sort("start")
+        .sort("start", "utc_offset_min")
         .group_by("patient_id", pl.col("local_date").alias("date"))
         .agg(pl.col("utc_offset_min").last().alias("day_offset_min"))
     )

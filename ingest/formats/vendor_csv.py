@@ -31,10 +31,15 @@ def header_of(head: bytes, separator: str = ",") -> list[str]:
 
 
 def read_text_csv(
-    member: Member, options: ParseOptions, required: list[str], separator: str = ","
+    member: Member,
+    options: ParseOptions,
+    required: list[str],
+    separator: str = ",",
+    quote_char: str | None = '"',
 ) -> pl.DataFrame:
     """All cells as text, plus a ``line`` column; MalformedFileError when a required column is
-    missing or a line cannot be split."""
+    missing or a line cannot be split. ``quote_char=None`` for exports that write JSON into
+    cells without quoting them (Oura)."""
     data = read_bytes(member, options)
     try:
         frame = pl.read_csv(
@@ -42,7 +47,7 @@ def read_text_csv(
             separator=separator,
             infer_schema=False,
             raise_if_empty=False,
-            quote_char='"',
+            quote_char=quote_char,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         raise MalformedFileError(member.display, f"not a readable CSV file ({exc})") from exc

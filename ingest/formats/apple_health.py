@@ -90,7 +90,7 @@ TOP_LEVEL = (
     "ExportDate",
     "Me",
 )
-CHUNK_RECORDS = 100_000
+CHUNK_RECORDS = 50_000
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y%m%d%H%M%S%z")  # the second before Export Version 3
 COLUMNS = ("kind", "source_name", "device", "start", "end", "value", "unit", "zone", "line")
 
@@ -113,12 +113,18 @@ def parse(member: Member, options: ParseOptions) -> pl.DataFrame:
         )
     wanted = _wanted_types(options)
     progress = ByteProgress(options.progress)
+    # each chunk becomes a compact frame at once, so at most one chunk of Python strings lives
     try:
-        chunks = list(_read(member, prolog, wanted, progress, recover=False))
+        frames = [
+            _samples(chunk, options, member.display)
+            for chunk in _read(member, prolog, wanted, progress, recover=False)
+        ]
     except _AttributeWrittenTwice:
         # iOS 16.0 wrote some attributes twice: read again, keeping the first of each
-        chunks = list(_read(member, prolog, wanted, progress, recover=True))
-    frames = [_samples(chunk, options, member.display) for chunk in chunks]
+        frames = [
+            _samples(chunk, options, member.display)
+            for chunk in _read(member, prolog, wanted, progress, recover=True)
+        ]
     if not frames:
         return schema.empty(schema.SAMPLES)
     return pl.concat(frames).unique(maintain_order=True)

@@ -14,6 +14,7 @@ local date and clock time right (nights are assigned by local date) and shifts o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -22,8 +23,10 @@ import polars as pl
 from ingest.archive import Member
 from ingest.formats import ParseOptions
 from ingest.formats.vendor_csv import header_of, read_text_csv, require_cells, times
+from ingest.formats.vendor_records import named
 
 REACH = timedelta(days=30)
+USER_SLEEPS_NAME = re.compile(r"^UserSleeps.*\.csv$", re.IGNORECASE)
 USER_SLEEPS_COLUMNS = [
     "sleep_id",
     "minutes_asleep",
@@ -68,10 +71,26 @@ def read_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
 def offset_table(siblings: Iterable[Member]) -> pl.DataFrame:
     """``utc`` (naive UTC), ``local`` (naive local) and ``offset`` of every UserSleeps session
     start and end in the upload."""
+    members = named(siblings, USER_SLEEPS_NAME)
+    key = tuple((member.display, member.size) for member in members)
+    last = _LAST_TABLE[0] if _LAST_TABLE else None  # one read: safe beside other threads
+    if last is not None and last[0] == key:
+        return last[1]
+    table = _read_offset_table(members)
+    _LAST_TABLE[:] = [(key, table)]
+    return table
+
+
+#: every Fitbit file of an upload asks for the same table: it is read once per upload. Only the
+#: last one is kept, by name and size (never the members: they may hold a whole upload in memory)
+_LAST_TABLE: list[tuple[tuple[tuple[str, int | None], ...], pl.DataFrame]] = []
+
+
+def _read_offset_table(members: tuple[Member, ...]) -> pl.DataFrame:
     parts = []
     quiet = ParseOptions()  # these members are counted when they are parsed themselves
-    for member in siblings:
-        if not member.name.lower().endswith(".csv") or not is_user_sleeps(member.head(4096)):
+    for member in members:
+        if not is_user_sleeps(member.head(4096)):
             continue
         sessions = read_user_sleeps(member, quiet)
         for moment, offset in (("start", "start_offset"), ("end", "end_offset")):

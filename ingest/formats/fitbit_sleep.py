@@ -23,11 +23,12 @@ UserSleeps carries UTC times with offsets but only totals, and each night appear
 sleep algorithm (``sleep_session_v1``, ``sleep_session_v2``), with different bounds. Rule against
 double counting: of sessions that overlap each other, only the newest algorithm version is kept
 (then the latest ``sleep_last_updated``); and a session overlapping (in local time) any log of
-a sleep-*.json file of the same upload is dropped: the JSON log, with its stages, wins.
+a ``sleep-YYYY-MM-DD.json`` file of the same upload is dropped: the JSON log, with its stages, wins.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ from ingest.formats.vendor_records import (
     SampleRows,
     json_head_is,
     load_json,
+    named,
     utc,
 )
 
@@ -59,6 +61,7 @@ LEVEL_METRICS = {
     "restless": "sleep_awake",
     "awake": "sleep_awake",
 }
+SLEEP_JSON_NAME = re.compile(r"^sleep-\d{4}-\d{2}-\d{2}\.json$")
 Segment = tuple[datetime, datetime, str]  # naive local start, end, metric
 
 
@@ -155,8 +158,8 @@ def json_log_spans(siblings: Iterable[Member]) -> pl.DataFrame:
     """Naive local ``start``/``end`` of every log in the upload's sleep-*.json files."""
     spans: list[tuple[datetime, datetime]] = []
     quiet = ParseOptions()
-    for member in siblings:
-        if not member.name.lower().endswith(".json") or not is_sleep_json(member.head()):
+    for member in named(siblings, SLEEP_JSON_NAME):
+        if not is_sleep_json(member.head()):
             continue
         logs = load_json(member, quiet)
         for index, item in enumerate(logs if isinstance(logs, list) else []):

@@ -21,6 +21,7 @@ Offsets of the naive local times: see ``fitbit_offsets``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -30,10 +31,11 @@ from ingest.archive import Member
 from ingest.formats import ParseOptions
 from ingest.formats.fitbit_offsets import offset_table, offsets_at
 from ingest.formats.vendor_csv import header_of, numbers, read_text_csv, require_cells, times
-from ingest.formats.vendor_records import to_samples
+from ingest.formats.vendor_records import named, to_samples
 
 SOURCE = "fitbit"
 MIN_COVERAGE = 0.5
+HRV_SUMMARY_NAME = re.compile(r"^Daily Heart Rate Variability Summary.*\.csv$", re.IGNORECASE)
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
 HRV_SUMMARY = ["timestamp", "rmssd", "nremhr", "entropy"]
 HRV_DETAILS = ["timestamp", "rmssd", "coverage", "low_frequency", "high_frequency"]
@@ -98,8 +100,8 @@ def parse_hrv_details(member: Member, options: ParseOptions) -> pl.DataFrame:
 def _summary_days(siblings: Iterable[Member]) -> pl.Series:
     days = [pl.Series("day", [], dtype=pl.Date)]
     quiet = ParseOptions()
-    for member in siblings:
-        if member.name.lower().endswith(".csv") and is_hrv_summary(member.head(4096)):
+    for member in named(siblings, HRV_SUMMARY_NAME):
+        if is_hrv_summary(member.head(4096)):
             frame = _read(member, quiet, HRV_SUMMARY)
             days.append(times(frame, "timestamp", LOCAL_FORMAT, member.display).dt.date())
     return pl.concat(days).alias("day")

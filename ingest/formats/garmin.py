@@ -14,7 +14,8 @@
   ``wellnessStartTimeGmt`` are the same instant (local midnight) in local time and UTC, which
   gives that day's offset.
 
-Local offset of sleep: sleepData carries no local times. When the same upload holds UDS files,
+Local offset of sleep: sleepData carries no local times. When the same upload holds UDS files
+(``UDSFile_*.json``),
 a night takes the offset of the UDS day whose local midnight is nearest before its start
 (within two days); otherwise it is 0. Every row depends only on its own record (and those UDS
 days), so two overlapping exports give identical rows for the same night and ``load`` keeps one.
@@ -22,6 +23,7 @@ days), so two overlapping exports give identical rows for the same night and ``l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +39,7 @@ from ingest.formats.vendor_records import (
     json_head_is,
     load_json,
     local_midnight_utc,
+    named,
     utc,
 )
 
@@ -48,6 +51,7 @@ STAGES = (
     ("awakeSleepSeconds", "sleep_awake"),
 )
 OFFSET_REACH = timedelta(days=2)
+UDS_NAME = re.compile(r"^UDSFile_.*\.json$")
 
 
 def _records(member: Member, options: ParseOptions) -> list[Any]:
@@ -99,7 +103,7 @@ def _uds_offsets(siblings: Iterable[Member], options: ParseOptions) -> list[tupl
     """(local midnight in UTC, offset) of every UDS day in the upload, sorted."""
     pairs: list[tuple[datetime, int]] = []
     quiet = ParseOptions(patient_id=options.patient_id)  # progress counts each file once
-    for member in siblings:
+    for member in named(siblings, UDS_NAME):
         if not sniff_uds(member.path, member.head()):
             continue
         for index, item in enumerate(_records(member, quiet)):

@@ -10,7 +10,8 @@ record in Python (clearer error messages: the record index is known); big per-sa
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,6 +24,12 @@ from ingest.formats import ParseOptions
 from ingest.schema import SAMPLES
 
 DAY = timedelta(days=1)
+
+
+def named(siblings: Iterable[Member], pattern: re.Pattern[str]) -> tuple[Member, ...]:
+    """The members of an upload whose file name matches ``pattern``: the vendor's own names,
+    checked before any member is opened (a Takeout holds thousands of files)."""
+    return tuple(member for member in siblings if pattern.search(member.name))
 
 
 def read_bytes(member: Member, options: ParseOptions) -> bytes:

@@ -4,6 +4,7 @@ that vendor's devices, with the zone and offset of every date."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -52,3 +53,15 @@ def patient_records(cohort: Cohort) -> dict[tuple[str, str], PatientRecords]:
             rng=np.random.default_rng([cohort.seed, index]),
         )
     return out
+
+
+def offset_text(offset_min: int) -> str:
+    """``+02:00`` / ``-04:00``."""
+    sign = "-" if offset_min < 0 else "+"
+    return f"{sign}{abs(offset_min) // 60:02d}:{abs(offset_min) % 60:02d}"
+
+
+def local_iso(moment: datetime, offset_min: int) -> str:
+    """A UTC instant as local ISO 8601 with its offset: ``2025-03-01T23:12:00+01:00``."""
+    local = moment.replace(tzinfo=None) + timedelta(minutes=offset_min)
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + offset_text(offset_min)

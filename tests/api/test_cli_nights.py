@@ -7,27 +7,14 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-import typer
 from typer.testing import CliRunner
 
-from api.commands import nights as nights_command
+from api.cli import app
 from ingest.schema import NIGHTS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 APPLE = FIXTURES / "nights" / "apple_export.xml"
 runner = CliRunner()
-
-
-def _app() -> typer.Typer:
-    """The command on an app of its own, with a group callback so that ``nights`` is parsed as
-    a sub-command, as in ``phenowatch`` (which has many commands)."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.callback()(lambda: None)
-    nights_command.register(app)
-    return app
-
-
-app = _app()
 
 
 def test_writes_the_nights_csv_and_a_one_line_summary(tmp_path: Path) -> None:

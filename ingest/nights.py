@@ -31,11 +31,15 @@ The rules, written down once:
   exactly 24 hours, see ``ingest.schema``).
 * **Resting heart rate**: the mean of the ``resting_heart_rate`` values (daily or timed) whose
   local start falls on the date.
-* **Steps**: summed per local date (of each record's start) separately for every recorder and for
-  its daily values and its intervals; the largest of those sums is the day's count, so a phone and a
-  watch that both counted the same walk, or a daily total beside its own intervals, are never added.
+* **Steps** of a local date: timed records are summed per recorder within each local clock hour
+  (of the record's start), and the hour takes the largest recorder's count, so a phone and a watch
+  that both counted the same walk count it once while the phone's morning and the watch's evening
+  both count. Daily values are summed per recorder and the largest taken. The day's count is the
+  larger of the two, so a daily total beside its own intervals is never added to them.
 * **Coverage.** Every patient gets every date from their first to their last date with any of the
   above; a date without data of a kind has nulls there and its ``has_*`` flag False, never zeros.
+  Exact duplicate records count once; records ending before they start, and asleep records of
+  no length, are ignored.
   ``utc_offset_min`` is the offset at the main period's end, else that of the day's last sample.
 """
 
@@ -164,7 +168,9 @@ def _end_dates(periods: pl.DataFrame, offsets: pl.DataFrame) -> pl.DataFrame:
 
 def _sleep(samples: pl.DataFrame, offsets: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The asleep intervals kept for each night (with their date) and every night's periods."""
-    asleep = samples.filter(pl.col("metric").is_in(list(ASLEEP_METRICS)))
+    asleep = samples.filter(
+        pl.col("metric").is_in(list(ASLEEP_METRICS)) & (pl.col("end") > pl.col("start"))
+    )
     by_recorder = ["patient_id", "recorder"]
     labelled = _cluster(asleep, by_recorder)
     dated = _end_dates(_periods(labelled, by_recorder), offsets)
@@ -331,12 +337,27 @@ def _resting_hr(samples: pl.DataFrame) -> pl.DataFrame:
 
 
 def _steps(samples: pl.DataFrame) -> pl.DataFrame:
-    return (
-        samples.filter(pl.col("metric") == "steps")
-        .group_by("patient_id", pl.col("local_date").alias("date"), "recorder", _is_daily())
+    steps = samples.filter(pl.col("metric") == "steps")
+    by_day = [pl.col("patient_id"), pl.col("local_date").alias("date")]
+    daily = (
+        steps.filter(_is_daily())
+        .group_by(*by_day, "recorder")
         .agg(pl.col("value").sum())
         .group_by("patient_id", "date")
-        .agg(pl.col("value").max().alias("steps"))
+        .agg(pl.col("value").max().alias("daily"))
+    )
+    hour = _local(pl.col("start"), pl.col("utc_offset_min")).dt.truncate("1h").alias("hour")
+    timed = (
+        steps.filter(~_is_daily())
+        .group_by(*by_day, hour, "recorder")
+        .agg(pl.col("value").sum())
+        .group_by("patient_id", "date", "hour")
+        .agg(pl.col("value").max())
+        .group_by("patient_id", "date")
+        .agg(pl.col("value").sum().alias("timed"))
+    )
+    return daily.join(timed, on=["patient_id", "date"], how="full", coalesce=True).select(
+        "patient_id", "date", pl.max_horizontal("daily", "timed").alias("steps")
     )
 
 

@@ -176,8 +176,30 @@ def test_steps_are_not_double_counted_across_a_phone_and_a_watch() -> None:
             sample("steps", "2024-03-03T09:00", "2024-03-03T10:00", value=700.0, source="fitbit"),
         )
     )
-    assert night(nights, "2024-03-02")["steps"] == 1500.0
+    assert night(nights, "2024-03-02")["steps"] == 1200.0 + 500.0  # 10:00 counted once
     assert night(nights, "2024-03-03")["steps"] == 8000.0
+
+
+def test_steps_of_a_phone_and_a_watch_in_different_hours_both_count() -> None:
+    nights = build_nights(
+        frame(
+            sample("steps", "2024-03-02T08:10", "2024-03-02T08:40", value=2000.0, device="iPhone"),
+            sample("steps", "2024-03-02T17:00", "2024-03-02T17:45", value=5000.0, device="Watch"),
+            sample("steps", "2024-03-02T17:05", "2024-03-02T17:40", value=4800.0, device="iPhone"),
+        )
+    )
+    assert night(nights, "2024-03-02")["steps"] == 7000.0
+
+
+def test_a_zero_length_asleep_record_is_not_a_night_of_zero_sleep() -> None:
+    nights = build_nights(
+        frame(
+            sample("sleep_asleep", "2024-03-02T03:00", "2024-03-02T03:00"),
+            daily("steps", "2024-03-02", 4000.0),
+        )
+    )
+    row = night(nights, "2024-03-02")
+    assert row["sleep_total_min"] is None and not row["has_sleep"]
 
 
 def test_resting_heart_rate_daily_or_timed_by_local_date() -> None:

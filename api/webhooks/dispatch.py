@@ -237,9 +237,11 @@ def _record(
     now: datetime,
     policy: RetryPolicy,
 ) -> None:
-    with session_factory() as session, session.begin():
+    with session_factory() as session:
+        begin_immediate(session)  # read-then-write: take SQLite's write lock up front
         delivery = session.get(Delivery, item.delivery_id, with_for_update=True)
         if delivery is None or delivery.claim_token != item.claim_token:
+            session.rollback()
             return  # deleted meanwhile, or the lease ran out and another worker took it over
         session.add(
             DeliveryAttempt(
@@ -264,3 +266,4 @@ def _record(
         else:
             delivery.next_attempt_at = now + policy.delay_after(delivery.attempts)
             delivery.last_error = outcome.error
+        session.commit()

@@ -121,7 +121,7 @@ def list_deliveries(
         .join(WebhookEndpoint, Delivery.endpoint_id == WebhookEndpoint.id)
         .where(WebhookEndpoint.team_id == team_id)
         .order_by(Delivery.id.desc())
-        .limit(min(max(limit, 1), MAX_PAGE))
+        .limit(min(max(limit, 1), MAX_PAGE + 1))  # one more tells the caller a page follows
     )
     if status is not None:
         if status not in {member.value for member in DeliveryStatus}:

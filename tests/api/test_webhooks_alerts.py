@@ -24,7 +24,6 @@ from tests.api.webhook_world import (
     add_patient,
     add_team,
     new_alert,
-    postgres_engine_fixture,  # noqa: F401 (fixture)
     webhook_db_fixture,  # noqa: F401 (fixture)
 )
 

@@ -1,24 +1,18 @@
-"""A small world for the webhook tests: migrated databases, a care team, patients, alerts.
+"""Helpers for the webhook tests: a care team, patients, urgent alerts, and registered endpoints.
 
-Both backends run the real migrations. PostgreSQL tests get a schema of their own, so they
-can commit freely (several workers need committed rows) without touching anyone else's data.
+The databases are the suite's own (tests/api/conftest.py: ``engine`` runs every test on SQLite
+and on PostgreSQL, really committed, so several workers can share an outbox).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-import warnings
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import make_engine, make_session_factory, transaction
-from api.migrations import upgrade
+from api.db import make_session_factory, transaction
 from api.services.alerts import open_alert
 from api.services.patients import create_patient, create_team
 from api.store.alerts import Alert
@@ -27,58 +21,12 @@ from api.store.webhooks import EVENT_TYPES, WebhookEndpoint
 from api.webhooks.signing import generate_secret
 from detect.signals import Signal
 
-POSTGRES_URL = os.environ.get(
-    "PHENOWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
-def migrate(engine: Engine) -> None:
-    with warnings.catch_warnings():
-        # alembic >= 1.16 nags about a config option the in-code configuration does not set
-        warnings.filterwarnings("ignore", "No path_separator found", DeprecationWarning)
-        upgrade(engine)
-
-
-def sqlite_engine(folder: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{folder / 'phenowatch.sqlite'}")
-    migrate(engine)
-    return engine
-
-
-@pytest.fixture(name="postgres_engine")
-def postgres_engine_fixture() -> Iterator[Engine]:
-    schema = f"webhooks_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as error:  # the server is absent: say so rather than fail obscurely
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {error}")
-    engine = make_engine(
-        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=8
-    )
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture(
-    name="webhook_db", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def webhook_db_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> sessionmaker[Session]:
-    """A session factory over a migrated database, once per backend."""
-    if request.param == "sqlite":
-        engine = sqlite_engine(tmp_path)
-        request.addfinalizer(engine.dispose)
-    else:
-        engine = request.getfixturevalue("postgres_engine")
+@pytest.fixture(name="webhook_db")
+def webhook_db_fixture(engine: Engine) -> sessionmaker[Session]:
+    """A session factory over the suite's migrated database (SQLite, then PostgreSQL)."""
     return make_session_factory(engine)
 
 

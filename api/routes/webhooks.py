@@ -1,0 +1,184 @@
+"""Care teams' webhook endpoints over HTTP: register (the secret is shown once), list, delete,
+and read the delivery log with every attempt. Coordinators of the team, or an admin."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
+
+from api.auth import Context, require
+from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryAttempt, WebhookEndpoint
+from api.webhooks import endpoints as service
+
+router = APIRouter(prefix="/v1/teams/{team_id}", tags=["webhooks"])
+TeamManager = Annotated[Context, require("coordinator", "admin")]
+
+
+class EndpointIn(BaseModel):
+    url: str = Field(max_length=2048, examples=["https://care.example.org/phenowatch"])
+    event_types: list[str] | None = Field(
+        default=None, description=f"a subset of {list(EVENT_TYPES)}; all of them when absent"
+    )
+    description: str = Field(default="", max_length=200)
+
+
+class EndpointOut(BaseModel):
+    id: int
+    team_id: int
+    url: str
+    event_types: list[str]
+    description: str
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, endpoint: WebhookEndpoint) -> EndpointOut:
+        return cls(
+            id=endpoint.id,
+            team_id=endpoint.team_id,
+            url=endpoint.url,
+            event_types=list(endpoint.event_types),
+            description=endpoint.description,
+            active=endpoint.active,
+            created_at=endpoint.created_at,
+        )
+
+
+class RegisteredEndpointOut(EndpointOut):
+    secret: str = Field(
+        description="whsec_… signing secret for Standard Webhooks verification; shown only now"
+    )
+
+
+class EndpointList(BaseModel):
+    items: list[EndpointOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    endpoint_id: int
+    alert_id: int
+    event_type: str
+    webhook_id: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        return cls(
+            id=delivery.id,
+            endpoint_id=delivery.endpoint_id,
+            alert_id=delivery.alert_id,
+            event_type=delivery.event_type,
+            webhook_id=delivery.message_id,
+            status=str(delivery.status),
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
+            last_error=delivery.last_error,
+            created_at=delivery.created_at,
+            delivered_at=delivery.delivered_at,
+            payload=json.loads(delivery.payload),
+        )
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]
+    #: pass as ``before`` for the next (older) page; null on the last page
+    next_cursor: int | None
+
+
+class AttemptOut(BaseModel):
+    id: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+    @classmethod
+    def of(cls, attempt: DeliveryAttempt) -> AttemptOut:
+        return cls(
+            id=attempt.id,
+            attempted_at=attempt.attempted_at,
+            status_code=attempt.status_code,
+            error=attempt.error,
+            duration_ms=attempt.duration_ms,
+        )
+
+
+class AttemptList(BaseModel):
+    items: list[AttemptOut]
+
+
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED, name="register_webhook")
+def register_webhook(team_id: int, body: EndpointIn, ctx: TeamManager) -> RegisteredEndpointOut:
+    registered = service.register_endpoint(
+        ctx.session,
+        principal=ctx.principal,
+        team_id=team_id,
+        url=body.url,
+        event_types=body.event_types,
+        description=body.description,
+        now=ctx.now,
+    )
+    shown = EndpointOut.of(registered.endpoint).model_dump()
+    return RegisteredEndpointOut(**shown, secret=registered.secret)
+
+
+@router.get("/webhooks", name="list_webhooks")
+def list_webhooks(team_id: int, ctx: TeamManager) -> EndpointList:
+    found = service.list_endpoints(ctx.session, principal=ctx.principal, team_id=team_id)
+    return EndpointList(items=[EndpointOut.of(endpoint) for endpoint in found])
+
+
+@router.delete(
+    "/webhooks/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT, name="delete_webhook"
+)
+def delete_webhook(team_id: int, endpoint_id: int, ctx: TeamManager) -> Response:
+    service.delete_endpoint(
+        ctx.session,
+        principal=ctx.principal,
+        team_id=team_id,
+        endpoint_id=endpoint_id,
+        now=ctx.now,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/webhook-deliveries", name="list_webhook_deliveries")
+def list_webhook_deliveries(
+    team_id: int,
+    ctx: TeamManager,
+    status: Annotated[str | None, Query(description="pending, delivered or failed")] = None,
+    endpoint_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    before: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+) -> DeliveryList:
+    found = service.list_deliveries(
+        ctx.session,
+        principal=ctx.principal,
+        team_id=team_id,
+        status=status,
+        endpoint_id=endpoint_id,
+        limit=limit + 1,
+        before_id=before,
+    )
+    page = found[:limit]
+    next_cursor = page[-1].id if len(found) > limit else None
+    return DeliveryList(items=[DeliveryOut.of(d) for d in page], next_cursor=next_cursor)
+
+
+@router.get("/webhook-deliveries/{delivery_id}/attempts", name="list_webhook_attempts")
+def list_webhook_attempts(team_id: int, delivery_id: int, ctx: TeamManager) -> AttemptList:
+    found = service.list_attempts(
+        ctx.session, principal=ctx.principal, team_id=team_id, delivery_id=delivery_id
+    )
+    return AttemptList(items=[AttemptOut.of(attempt) for attempt in found])

@@ -83,7 +83,9 @@ def get_session(request: Request) -> Iterator[Session]:
     deliver_urgent(state.session_factory, session.info.pop(DELIVER_NOW_KEY, []), clock=state.clock)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function": the transaction commits, and urgent webhooks start, before the response is sent
+# (FastAPI's default would run them after it, so a client could read before the commit).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 

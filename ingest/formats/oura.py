@@ -85,7 +85,7 @@ def _sleep_period(rows: SampleRows, read: RecordReader, record: Mapping[str, Any
     rows.add("sleep_in_bed", start, end, offset, (end - start).total_seconds() / 60, "min")
     phases = read.text(record, "sleep_phase_5_min", required=False)
     if phases:
-        _hypnogram(rows, read, phases, start, end, offset)
+        add_hypnogram(rows, read, phases, start, end, offset)
     else:
         stages = [
             (metric, (read.number(record, field) or 0.0) / 60)
@@ -122,7 +122,7 @@ def _aware(read: RecordReader, record: Mapping[str, Any], name: str) -> datetime
     return moment
 
 
-def _hypnogram(
+def add_hypnogram(
     rows: SampleRows, read: RecordReader, phases: str, start: datetime, end: datetime, offset: int
 ) -> None:
     """Runs of one stage; a loop over at most a few hundred 5-minute epochs of one period."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.formats.fitbit_sleep import LEVEL_METRICS, overlay
 from ingest.load import load
 from ingest.nights import build_nights
 from tests.ingest.sample_rows import assert_nights_match, frame_of, rows_of
@@ -217,3 +221,42 @@ def test_public_steps_add_up_to_the_files_total(public_samples: Path) -> None:
     samples = load(path, patient_id="p").samples
     assert samples["value"].sum() == total == 121053
     assert samples["start"].min() == datetime.fromisoformat("2020-07-06T14:00:00+00:00")
+
+
+# -- properties of the short-wake overlay --------------------------------------------------
+
+LEVELS = ["wake", "light", "deep", "rem"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(LEVELS), st.integers(1, 60)), min_size=1, max_size=12),
+    st.lists(st.tuples(st.integers(0, 1400), st.integers(1, 6)), max_size=6),
+)
+def test_overlay_tiles_the_log_and_only_short_wakes_remove_sleep(
+    data: list[tuple[str, int]], wakes: list[tuple[int, int]]
+) -> None:
+    origin = datetime(2024, 1, 1, 23)
+    segments, cursor = [], origin
+    for level, halves in data:  # Fitbit counts in 30-second epochs
+        end = cursor + timedelta(seconds=30 * halves)
+        segments.append((cursor, end, LEVEL_METRICS[level]))
+        cursor = end
+    short, last = [], origin
+    for gap, halves in wakes:  # short wakes never overlap each other
+        start = max(last, origin + timedelta(seconds=30 * gap))
+        short.append((start, start + timedelta(seconds=30 * halves), "sleep_awake"))
+        last = short[-1][1]
+    short = [w for w in short if w[1] <= cursor]
+    runs = overlay(segments, short)
+    assert runs[0][0] == origin and runs[-1][1] == cursor
+    assert all(a[1] == b[0] for a, b in pairwise(runs))  # back to back, no overlap
+
+    def asleep(items: list[tuple[datetime, datetime, str]]) -> float:
+        return sum((e - s).total_seconds() for s, e, m in items if m != "sleep_awake")
+
+    def overlap(a: tuple[datetime, datetime, str], b: tuple[datetime, datetime, str]) -> float:
+        return max(0.0, (min(a[1], b[1]) - max(a[0], b[0])).total_seconds())
+
+    removed = sum(overlap(w, s) for w in short for s in segments if s[2] != "sleep_awake")
+    assert asleep(runs) == asleep(segments) - removed

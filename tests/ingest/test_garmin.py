@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.formats import ParseOptions
+from ingest.formats.vendor_records import SampleRows
 from ingest.load import load
 from ingest.nights import build_nights
 from tests.ingest.sample_rows import assert_nights_match, frame_of, rows_of
@@ -121,3 +126,29 @@ def test_public_sample_matches_the_figures_in_its_files(public_samples: Path) ->
     }
     assert set(samples["utc_offset_min"]) == {120}
     assert samples.filter(pl.col("metric") == "sleep_in_bed").height == 6
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 300), min_size=1, max_size=3),
+    st.integers(0, 120),
+    st.integers(0, 60),
+)
+def test_stage_totals_count_each_asleep_minute_once_inside_the_window(
+    stages: list[int], awake: int, unmeasured: int
+) -> None:
+    start = datetime(2024, 3, 30, 22, tzinfo=UTC)
+    end = start + timedelta(minutes=sum(stages) + awake + unmeasured)
+    names = ["sleep_deep", "sleep_core", "sleep_rem"]
+    rows = SampleRows("garmin")
+    rows.stage_totals(start, end, 60, list(zip(names, map(float, stages), strict=False)), awake)
+    frame = rows.frame(ParseOptions(patient_id="p"))
+    asleep = frame.filter(pl.col("metric") != "sleep_awake").sort("start")
+    assert asleep["value"].sum() == sum(stages)
+    assert ((asleep["end"] - asleep["start"]).dt.total_seconds() / 60).to_list() == asleep[
+        "value"
+    ].to_list()
+    assert all(a <= b for a, b in zip(asleep["end"], asleep["start"][1:], strict=False))
+    assert frame.is_empty() or (frame["start"].min() >= start and frame["end"].max() <= end)
+    if sum(stages):  # onset and wake time are the window's
+        assert asleep["start"][0] == start and asleep["end"][-1] == end

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.formats import ParseOptions
+from ingest.formats.oura import PHASES, add_hypnogram
+from ingest.formats.vendor_records import RecordReader, SampleRows
 from ingest.load import load
 from ingest.nights import build_nights
 from tests.ingest.sample_rows import assert_nights_match, frame_of, rows_of
@@ -116,3 +121,28 @@ def test_public_dump_steps_match_daily_activity(public_samples: Path) -> None:
     assert samples.height == 7
     assert set(samples["utc_offset_min"]) == {120}
     assert samples.filter(pl.col("value") == 0).is_empty()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet="1234", min_size=1, max_size=120), st.integers(1, 700))
+def test_hypnogram_runs_cover_each_epoch_once_up_to_bedtime_end(phases: str, span: int) -> None:
+    start = datetime(2024, 3, 4, 22, 10, tzinfo=UTC)
+    end = start + timedelta(minutes=span)
+    rows = SampleRows("oura")
+    add_hypnogram(rows, RecordReader("sleep.json", "data record 0"), phases, start, end, 60)
+    frame = rows.frame(ParseOptions()).sort("start")
+    covered = min(5 * len(phases), span)
+    assert frame["value"].sum() == covered
+    assert frame["start"][0] == start
+    assert frame["end"][-1] == start + timedelta(minutes=covered)
+    for stage, metric in PHASES.items():  # each stage keeps its epochs, except those cut off
+        kept = frame.filter(pl.col("metric") == metric)["value"].sum()
+        whole = sum(5 for i, p in enumerate(phases) if p == stage and (i + 1) * 5 <= span)
+        assert whole <= kept <= 5 * phases.count(stage)
+
+
+def test_unknown_hypnogram_digit_names_the_field() -> None:
+    rows = SampleRows("oura")
+    start = datetime(2024, 3, 4, 22, 10, tzinfo=UTC)
+    with pytest.raises(InvalidValueError, match=r"'sleep_phase_5_min' has \['5'\]"):
+        add_hypnogram(rows, RecordReader("sleep.json", "data record 0"), "1125", start, start, 60)

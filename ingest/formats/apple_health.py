@@ -90,7 +90,7 @@ TOP_LEVEL = (
     "ExportDate",
     "Me",
 )
-CHUNK_RECORDS = 50_000
+CHUNK_RECORDS = 20_000
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y%m%d%H%M%S%z")  # the second before Export Version 3
 COLUMNS = ("kind", "source_name", "device", "start", "end", "value", "unit", "zone", "line")
 
@@ -173,10 +173,8 @@ def _collect(
 ) -> Iterator[dict[str, list[Any]]]:
     # A Python loop per record is unavoidable here: this is the streaming parser itself. It does
     # as little as it can per record; every conversion happens on whole chunks in _samples.
-    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    kind_col, source_col, device_col = columns["kind"], columns["source_name"], columns["device"]
-    start_col, end_col, value_col = columns["start"], columns["end"], columns["value"]
-    unit_col, zone_col, line_col = columns["unit"], columns["zone"], columns["line"]
+    chunk: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    kinds, sources, devices, starts, ends, values, units, zones, lines = chunk.values()
     for _, elem in events:
         parent = elem.getparent()
         if parent is None or parent.tag != "HealthData":
@@ -188,26 +186,24 @@ def _collect(
                 if child.get("key") == "HKTimeZone":
                     zone = child.get("value")
                     break
-            kind_col.append(kind)
-            source_col.append(elem.get("sourceName"))
-            device_col.append(elem.get("device"))
-            start_col.append(elem.get("startDate"))
-            end_col.append(elem.get("endDate"))
-            value_col.append(elem.get("value"))
-            unit_col.append(elem.get("unit"))
-            zone_col.append(zone)
-            line_col.append(elem.sourceline)
+            kinds.append(kind)
+            sources.append(elem.get("sourceName"))
+            devices.append(elem.get("device"))
+            starts.append(elem.get("startDate"))
+            ends.append(elem.get("endDate"))
+            values.append(elem.get("value"))
+            units.append(elem.get("unit"))
+            zones.append(zone)
+            lines.append(elem.sourceline)
         elem.clear(keep_tail=False)
         while elem.getprevious() is not None:
             del parent[0]
-        if len(line_col) >= CHUNK_RECORDS:
-            yield columns
-            columns = {name: [] for name in COLUMNS}
-            kind_col, source_col, device_col = (columns[n] for n in COLUMNS[:3])
-            start_col, end_col, value_col = (columns[n] for n in COLUMNS[3:6])
-            unit_col, zone_col, line_col = (columns[n] for n in COLUMNS[6:])
-    if line_col:
-        yield columns
+        if len(lines) >= CHUNK_RECORDS:
+            yield chunk
+            chunk = {name: [] for name in COLUMNS}
+            kinds, sources, devices, starts, ends, values, units, zones, lines = chunk.values()
+    if lines:
+        yield chunk
 
 
 _RAW_SCHEMA = {name: pl.String() for name in COLUMNS} | {"line": pl.Int64()}

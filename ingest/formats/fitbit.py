@@ -24,10 +24,10 @@ do not name the tracker.
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import polars as pl
 
@@ -35,7 +35,13 @@ from ingest.archive import Member
 from ingest.errors import InvalidValueError, MalformedFileError
 from ingest.formats import Format, ParseOptions, fitbit_sleep, fitbit_takeout_csv
 from ingest.formats.fitbit_offsets import is_user_sleeps, offset_table, offsets_at
-from ingest.formats.vendor_records import json_head_is, load_json, read_bytes, to_samples
+from ingest.formats.vendor_records import (
+    RecordReader,
+    decode_json,
+    json_head_is,
+    read_bytes,
+    to_samples,
+)
 
 SOURCE = "fitbit"
 US_TIME = "%m/%d/%y %H:%M:%S"
@@ -59,17 +65,13 @@ def sniff_heart_rate(path: str, head: bytes) -> bool:
 def _read_series(
     member: Member, options: ParseOptions, schema: dict[str, pl.DataType]
 ) -> pl.DataFrame:
-    """A JSON list of records read by polars; broken JSON reported as ``load_json`` does."""
+    """A JSON list of records read by polars in one pass. When polars refuses the file, the
+    records are walked in Python to name the broken line, or the record and field."""
     data = read_bytes(member, options)
     try:
         frame = pl.read_json(io.BytesIO(data), schema=schema)
-    except Exception as exc:  # polars reports broken JSON as several error types
-        try:
-            json.loads(data)
-        except ValueError:
-            load_json(
-                Member(member.display, member.path, member.size, member.opener), ParseOptions()
-            )
+    except pl.exceptions.PolarsError as exc:
+        _explain(member, decode_json(member.display, data), schema)
         raise MalformedFileError(member.display, f"not a list of Fitbit records ({exc})") from exc
     missing = frame.with_row_index("record").filter(pl.any_horizontal(pl.all().is_null()))
     if missing.height:
@@ -79,6 +81,25 @@ def _read_series(
             member.display, f"missing field {field!r}", record=f"record {row['record']}"
         )
     return frame
+
+
+def _explain(member: Member, document: Any, schema: dict[str, pl.DataType]) -> None:
+    """Raise the error that names the first record polars could not read."""
+    if not isinstance(document, list):
+        raise MalformedFileError(member.display, "expected a JSON list of records")
+    for index, item in enumerate(document):
+        read = RecordReader(member.display, f"record {index}")
+        record = read.mapping(item)
+        read.text(record, "dateTime")
+        value = schema["value"]
+        if isinstance(value, pl.Struct):
+            inner = read.mapping(read.require(record, "value"))
+            for field in value.fields:
+                RecordReader(member.display, read.where).optional_number(inner, field.name)
+        elif not isinstance(record.get("value"), (str, int, float)):
+            raise InvalidValueError(
+                member.display, f"field 'value' is {record.get('value')!r}", record=read.where
+            )
 
 
 def _us_times(frame: pl.DataFrame, member: Member) -> pl.Series:
@@ -117,12 +138,20 @@ def _with_offsets(frame: pl.DataFrame, options: ParseOptions, *, local: bool) ->
 
 def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
     value = pl.Struct({"date": pl.String, "value": pl.Float64, "error": pl.Float64})
-    frame = _read_series(member, options, {"dateTime": pl.String(), "value": value}).unnest("value")
-    frame = frame.filter(pl.col("date").is_not_null() & (pl.col("value") > 0))
+    frame = _read_series(member, options, {"dateTime": pl.String(), "value": value})
+    frame = (
+        frame.with_row_index("record")
+        .unnest("value")
+        .filter(pl.col("date").is_not_null() & (pl.col("value") > 0))
+    )
     day = frame["date"].str.strptime(pl.Date, "%m/%d/%y", strict=False)
-    if day.null_count():
-        bad = frame["date"].filter(day.is_null())[0]
-        raise InvalidValueError(member.display, f"field 'date' is {bad!r}, not MM/DD/YY")
+    bad = day.is_null().arg_true()
+    if len(bad):
+        raise InvalidValueError(
+            member.display,
+            f"field 'date' is {frame['date'][bad[0]]!r}, not MM/DD/YY",
+            record=f"record {frame['record'][bad[0]]}",
+        )
     frame = frame.with_columns(moment=day.cast(pl.Datetime("us")))
     frame = _with_offsets(frame, options, local=True).with_columns(
         end=pl.col("start") + timedelta(days=1),

@@ -76,7 +76,7 @@ def _segments(read: RecordReader, items: Any, name: str) -> list[Segment]:
     for item in items:
         segment = read.mapping(item)
         start = read.timestamp(segment, "dateTime")
-        seconds = read.number(segment, "seconds", required=True)
+        seconds = read.number(segment, "seconds")
         level = read.text(segment, "level")
         if level not in LEVEL_METRICS:
             raise InvalidValueError(
@@ -84,8 +84,7 @@ def _segments(read: RecordReader, items: Any, name: str) -> list[Segment]:
                 f"field 'level' is {level!r}, not a Fitbit sleep level",
                 record=read.where,
             )
-        assert start is not None and seconds is not None  # required above
-        out.append((start, start + timedelta(seconds=seconds), LEVEL_METRICS[str(level)]))
+        out.append((start, start + timedelta(seconds=seconds), LEVEL_METRICS[level]))
     return sorted(out)
 
 
@@ -128,13 +127,12 @@ def parse_sleep_json(member: Member, options: ParseOptions) -> pl.DataFrame:
         log = read.mapping(item)
         read = RecordReader(member.display, f"record {index} (logId {read.require(log, 'logId')})")
         start, end = read.timestamp(log, "startTime"), read.timestamp(log, "endTime")
-        assert start is not None and end is not None
         levels = read.mapping(read.require(log, "levels"))
         data = _segments(read, read.require(levels, "data"), "data")
         wakes = _segments(read, levels.get("shortData") or [], "shortData")
         totals = (
-            read.number(log, "minutesAsleep") or 0.0,
-            read.number(log, "minutesAwake") or 0.0,
+            read.optional_number(log, "minutesAsleep") or 0.0,
+            read.optional_number(log, "minutesAwake") or 0.0,
         )
         per_log.append((start, end, overlay(data, wakes), totals))
     starts = pl.Series([log[0] for log in per_log], dtype=pl.Datetime("us"))
@@ -166,7 +164,6 @@ def json_log_spans(siblings: Iterable[Member]) -> pl.DataFrame:
             read = RecordReader(member.display, f"record {index}")
             log: Mapping[str, Any] = read.mapping(item)
             start, end = read.timestamp(log, "startTime"), read.timestamp(log, "endTime")
-            assert start is not None and end is not None
             spans.append((start, end))
     return pl.DataFrame(
         {"start": [s for s, _ in spans], "end": [e for _, e in spans]},

@@ -32,6 +32,7 @@ from ingest.formats import ParseOptions
 from ingest.formats.fitbit_offsets import offset_table, offsets_at
 from ingest.formats.vendor_csv import header_of, numbers, read_text_csv, require_cells, times
 from ingest.formats.vendor_records import named, to_samples
+from ingest.schema import SAMPLES, empty
 
 SOURCE = "fitbit"
 MIN_COVERAGE = 0.5
@@ -122,9 +123,4 @@ def parse_google_daily_hrv(member: Member, options: ParseOptions) -> pl.DataFram
 
 def parse_sleep_score(member: Member, options: ParseOptions) -> pl.DataFrame:
     _read(member, options, SLEEP_SCORE)  # still checked: a broken file is reported
-    return _local_samples(
-        pl.DataFrame(schema={"local": pl.Datetime("us"), "value": pl.Float64}),
-        "hrv_rmssd",
-        timedelta(0),
-        options,
-    )
+    return empty(SAMPLES)

@@ -78,8 +78,8 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
         read = RecordReader(member.display, f"record {index}")
         record = read.mapping(item)
         read.day(record, "calendarDate")
-        start = read.timestamp(record, "sleepStartTimestampGMT", required=False)
-        end = read.timestamp(record, "sleepEndTimestampGMT", required=False)
+        start = read.optional_timestamp(record, "sleepStartTimestampGMT")
+        end = read.optional_timestamp(record, "sleepEndTimestampGMT")
         if start is None and end is None:
             continue  # a day on which the watch recorded no sleep
         if start is None or end is None:
@@ -90,7 +90,7 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
         start, end = utc(start), utc(end)
         offset = _offset_at(offsets, start)
         rows.add("sleep_in_bed", start, end, offset, (end - start).total_seconds() / 60, "min")
-        seconds = {metric: read.number(record, field) or 0.0 for field, metric in STAGES}
+        seconds = {metric: read.optional_number(record, field) or 0.0 for field, metric in STAGES}
         awake = seconds.pop("sleep_awake")
         if not any(seconds.values()):
             seconds = {"sleep_asleep": (end - start).total_seconds() - awake}
@@ -135,8 +135,8 @@ def sniff_uds(path: str, head: bytes) -> bool:
 
 
 def _uds_day_start(read: RecordReader, record: Mapping[str, Any]) -> tuple[datetime, int] | None:
-    local = read.timestamp(record, "wellnessStartTimeLocal", required=False)
-    gmt = read.timestamp(record, "wellnessStartTimeGmt", required=False)
+    local = read.optional_timestamp(record, "wellnessStartTimeLocal")
+    gmt = read.optional_timestamp(record, "wellnessStartTimeGmt")
     if local is None or gmt is None:
         return None
     offset = round((local - gmt).total_seconds() / 60)
@@ -152,11 +152,11 @@ def parse_uds(member: Member, options: ParseOptions) -> pl.DataFrame:
         known = _uds_day_start(read, record)
         # without the local/GMT pair the offset is unknown: local midnight is taken as UTC
         day_start, offset = known if known else (local_midnight_utc(day, 0), 0)
-        steps = read.number(record, "totalSteps")
+        steps = read.optional_number(record, "totalSteps")
         worn = record.get("includesWellnessData") is not False
         if steps is not None and worn:
             rows.daily("steps", day_start, offset, steps, "count")
-        resting = read.number(record, "restingHeartRate")
+        resting = read.optional_number(record, "restingHeartRate")
         if resting:  # null or 0 on days the watch was not worn
             rows.daily("resting_heart_rate", day_start, offset, resting, "bpm")
     return rows.frame(options)

@@ -83,12 +83,12 @@ def _sleep_period(rows: SampleRows, read: RecordReader, record: Mapping[str, Any
     offset, end_offset = offset_minutes(start), offset_minutes(end)
     start, end = utc(start), utc(end)
     rows.add("sleep_in_bed", start, end, offset, (end - start).total_seconds() / 60, "min")
-    phases = read.text(record, "sleep_phase_5_min", required=False)
+    phases = read.optional_text(record, "sleep_phase_5_min")
     if phases:
         add_hypnogram(rows, read, phases, start, end, offset)
     else:
         stages = [
-            (metric, (read.number(record, field) or 0.0) / 60)
+            (metric, (read.optional_number(record, field) or 0.0) / 60)
             for field, metric in (
                 ("deep_sleep_duration", "sleep_deep"),
                 ("light_sleep_duration", "sleep_core"),
@@ -96,25 +96,26 @@ def _sleep_period(rows: SampleRows, read: RecordReader, record: Mapping[str, Any
             )
         ]
         if not any(minutes for _, minutes in stages):
-            stages = [("sleep_asleep", (read.number(record, "total_sleep_duration") or 0.0) / 60)]
-        awake = (read.number(record, "awake_time") or 0.0) / 60
+            stages = [
+                ("sleep_asleep", (read.optional_number(record, "total_sleep_duration") or 0.0) / 60)
+            ]
+        awake = (read.optional_number(record, "awake_time") or 0.0) / 60
         rows.stage_totals(start, end, offset, stages, awake)
-    average_hr = read.number(record, "average_heart_rate")
+    average_hr = read.optional_number(record, "average_heart_rate")
     if average_hr:
         rows.add("heart_rate", start, end, offset, average_hr, "bpm")
     if kind == "long_sleep":
         midnight = local_midnight_utc(day, end_offset)
-        hrv = read.number(record, "average_hrv")
+        hrv = read.optional_number(record, "average_hrv")
         if hrv:
             rows.daily("hrv_rmssd", midnight, end_offset, hrv, "ms")
-        lowest = read.number(record, "lowest_heart_rate")
+        lowest = read.optional_number(record, "lowest_heart_rate")
         if lowest:
             rows.daily("resting_heart_rate", midnight, end_offset, lowest, "bpm")
 
 
 def _aware(read: RecordReader, record: Mapping[str, Any], name: str) -> datetime:
     moment = read.timestamp(record, name)
-    assert moment is not None
     if moment.tzinfo is None:
         raise InvalidValueError(
             read.file, f"field {name!r} has no UTC offset ({record[name]!r})", record=read.where
@@ -146,8 +147,8 @@ def add_hypnogram(
 
 def _daily_activity(rows: SampleRows, read: RecordReader, record: Mapping[str, Any]) -> None:
     day = read.day(record, "day")
-    steps = read.number(record, "steps", required=True)
-    stamp = read.timestamp(record, "timestamp", required=False)
+    steps = read.number(record, "steps")
+    stamp = read.optional_timestamp(record, "timestamp")
     offset = offset_minutes(stamp) if stamp is not None else 0
     if steps:
         rows.daily("steps", local_midnight_utc(day, offset), offset, steps, "count")

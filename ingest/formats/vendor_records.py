@@ -42,14 +42,17 @@ def read_bytes(member: Member, options: ParseOptions) -> bytes:
 
 def load_json(member: Member, options: ParseOptions) -> Any:
     """The member's JSON document; truncated or broken JSON is a MalformedFileError."""
-    data = read_bytes(member, options)
+    return decode_json(member.display, read_bytes(member, options))
+
+
+def decode_json(file: str, data: bytes) -> Any:
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
-        raise MalformedFileError(member.display, f"not UTF-8 text ({exc.reason})") from exc
+        raise MalformedFileError(file, f"not UTF-8 text ({exc.reason})") from exc
     except json.JSONDecodeError as exc:
         raise MalformedFileError(
-            member.display,
+            file,
             f"not valid JSON, the file may be truncated ({exc.msg})",
             record=f"line {exc.lineno} column {exc.colno}",
         ) from exc
@@ -80,10 +83,8 @@ class RecordReader:
             raise MalformedFileError(self.file, f"missing field {name!r}", record=self.where)
         return value
 
-    def number(
-        self, record: Mapping[str, Any], name: str, *, required: bool = False
-    ) -> float | None:
-        value = self.require(record, name) if required else record.get(name)
+    def optional_number(self, record: Mapping[str, Any], name: str) -> float | None:
+        value = record.get(name)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -92,21 +93,25 @@ class RecordReader:
             )
         return float(value)
 
-    def text(self, record: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
-        value = self.require(record, name) if required else record.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
+    def number(self, record: Mapping[str, Any], name: str) -> float:
+        self.require(record, name)
+        return self.optional_number(record, name) or 0.0
+
+    def optional_text(self, record: Mapping[str, Any], name: str) -> str | None:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
             raise InvalidValueError(
                 self.file, f"field {name!r} is {value!r}, expected text", record=self.where
             )
         return value
 
-    def timestamp(
-        self, record: Mapping[str, Any], name: str, *, required: bool = True
-    ) -> datetime | None:
+    def text(self, record: Mapping[str, Any], name: str) -> str:
+        self.require(record, name)
+        return self.optional_text(record, name) or ""
+
+    def optional_timestamp(self, record: Mapping[str, Any], name: str) -> datetime | None:
         """An ISO 8601 timestamp; naive ones are returned naive (the caller knows their zone)."""
-        value = self.text(record, name, required=required)
+        value = self.optional_text(record, name)
         if value is None:
             return None
         try:
@@ -116,10 +121,15 @@ class RecordReader:
                 self.file, f"field {name!r} is {value!r}, not a timestamp", record=self.where
             ) from exc
 
+    def timestamp(self, record: Mapping[str, Any], name: str) -> datetime:
+        self.require(record, name)
+        moment = self.optional_timestamp(record, name)
+        return moment if moment is not None else datetime.min
+
     def day(self, record: Mapping[str, Any], name: str) -> date:
         value = self.text(record, name)
         try:
-            return date.fromisoformat(str(value))
+            return date.fromisoformat(value)
         except ValueError as exc:
             raise InvalidValueError(
                 self.file, f"field {name!r} is {value!r}, not a YYYY-MM-DD date", record=self.where

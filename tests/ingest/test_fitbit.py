@@ -159,6 +159,11 @@ def test_steps_value_that_is_not_a_number_names_the_field(fixtures_dir: Path) ->
         load(fixtures_dir / "fitbit/broken/steps-2024-03-01.json")
 
 
+def test_heart_rate_bpm_as_text_names_the_record_and_field(fixtures_dir: Path) -> None:
+    with pytest.raises(InvalidValueError, match=r"record 1: field 'bpm' is '66'"):
+        load(fixtures_dir / "fitbit/broken/heart_rate-2024-01-01.json")
+
+
 def test_hrv_details_value_that_is_not_a_number_names_the_line(fixtures_dir: Path) -> None:
     with pytest.raises(InvalidValueError, match=r"line 3: column 'rmssd' is 'n/a'"):
         load(fixtures_dir / "fitbit/broken/Heart Rate Variability Details - 2024-01-12.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -96,6 +97,17 @@ def test_takeout_gives_every_record_once_as_whole_rows(fixtures_dir: Path) -> No
         loaded.samples.sort("start", "metric", "end"),
         frame_of(EXPECTED, source="fitbit").sort("start", "metric", "end"),
     )
+
+
+def test_takeout_zip_gives_the_same_rows_as_the_folder(fixtures_dir: Path, tmp_path: Path) -> None:
+    folder = fixtures_dir / TAKEOUT
+    archive = tmp_path / "takeout-20240115T101010Z-001.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, "Takeout/" + path.relative_to(folder).as_posix())
+    # offsets still come from the UserSleeps member of the same zip
+    assert rows_of(load(archive.read_bytes(), patient_id="p1").samples) == sorted(EXPECTED)
 
 
 def test_sleep_asleep_minutes_equal_the_logs_minutes_asleep(fixtures_dir: Path) -> None:

@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
 import polars as pl
@@ -79,10 +82,11 @@ def _codes(concept: Any) -> list[str]:
     return [str(c["code"]) for c in concept if isinstance(c, dict) and "code" in c]
 
 
-def _question(item: dict[str, Any]) -> tuple[Field | None, bool]:
-    """(field, carries a LOINC code) of a QuestionnaireResponse item."""
+def _question(item: dict[str, Any], form: Mapping[str, str]) -> tuple[Field | None, bool]:
+    """(field, carries a LOINC code) of a QuestionnaireResponse item; ``form`` maps the linkIds
+    of its Questionnaire, where the upload has it, to their LOINC codes."""
     link = str(item.get("linkId", ""))
-    texts = [*_codes(item.get("code")), link, str(item.get("definition", ""))]
+    texts = [*_codes(item.get("code")), link, str(item.get("definition", "")), form.get(link, "")]
     found = [code for text in texts for code in LOINC_CODE.findall(text)]
     for code in found:
         if field := _field_of_code(code):
@@ -142,20 +146,23 @@ def _set(
     values[field] = value
 
 
-def _from_response(res: dict[str, Any], file: str, record: str) -> dict[Field, int | None]:
+def _from_response(
+    res: dict[str, Any], form: Mapping[str, str], file: str, record: str
+) -> dict[Field, int | None]:
     values: dict[Field, int | None] = {}
     for item in _walk_items(res.get("item")):
         answers = [a for a in item.get("answer") or [] if isinstance(a, dict)]
         if not answers:
             continue
-        field, coded = _question(item)
+        field, coded = _question(item, form)
         if field is None:
             codes = [c for a in answers for c in _codes(a.get("valueCoding"))]
             if not coded and any(code in ANSWER_CODES for code in codes):
                 raise InvalidValueError(
                     file,
                     f"the answer at linkId {item.get('linkId')!r} cannot be matched to a PHQ-9 "
-                    "question (no LOINC item code and no numbered PHQ linkId)",
+                    "question (no LOINC item code, no numbered PHQ linkId, and no Questionnaire "
+                    "in the upload that codes it)",
                     record=record,
                 )
             continue  # a question of another instrument
@@ -206,6 +213,45 @@ def _is_phq8(res: dict[str, Any]) -> bool:
     return bool(re.search(r"(?i)phq-?8", str(res.get("questionnaire", ""))))
 
 
+def _form_codes(questionnaire: dict[str, Any]) -> dict[str, str]:
+    """linkId -> PHQ LOINC code of each coded question of a Questionnaire."""
+    codes: dict[str, str] = {}
+    for item in _walk_items(questionnaire.get("item")):
+        for code in _codes(item.get("code")):
+            if _field_of_code(code):
+                codes[str(item.get("linkId", ""))] = code
+    return codes
+
+
+def _form_keys(questionnaire: dict[str, Any]) -> list[str]:
+    """The ways a response may name this Questionnaire: its canonical url, Questionnaire/id."""
+    keys = [f"Questionnaire/{questionnaire.get('id')}"]
+    if questionnaire.get("url"):
+        keys.append(str(questionnaire["url"]))
+    return keys
+
+
+def _sibling_forms(options: ParseOptions) -> dict[str, dict[str, str]]:
+    """Questionnaires among the other JSON files of the upload, read only when a response needs
+    one (most uploads carry none)."""
+    forms: dict[str, dict[str, str]] = {}
+    for member in options.siblings:
+        if not member.name.lower().endswith(".json"):
+            continue
+        head = member.head(4096)
+        if b'"Questionnaire"' not in head or b'"QuestionnaireResponse"' in head:
+            continue
+        with member.open() as fh:
+            try:
+                doc = json.loads(fh.read())
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                continue  # reported when that file itself is read
+        for _, res in _resources(doc) if isinstance(doc, dict) else []:
+            if res.get("resourceType") == "Questionnaire":
+                forms.update(dict.fromkeys(_form_keys(res), _form_codes(res)))
+    return forms
+
+
 def _resources(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(full url or empty, resource) for a resource or every entry of a Bundle."""
     if doc.get("resourceType") != "Bundle":
@@ -217,52 +263,82 @@ def _resources(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+@dataclass
+class _Context:
+    """What the resources of one file may refer to: its Observations (``hasMember``) and the
+    Questionnaires of the file or, read on first need, of the rest of the upload."""
+
+    file: str
+    options: ParseOptions
+    observations: dict[str, dict[str, Any]] = default(default_factory=dict)
+    member_refs: set[str] = default(default_factory=set)
+    forms: dict[str, dict[str, str]] = default(default_factory=dict)
+    siblings_read: bool = False
+
+    @classmethod
+    def of(
+        cls, resources: list[tuple[str, dict[str, Any]]], file: str, options: ParseOptions
+    ) -> _Context:
+        ctx = cls(file, options)
+        for url, res in resources:
+            if res.get("resourceType") == "Observation":
+                ctx.observations[f"Observation/{res.get('id')}"] = res
+                if url:
+                    ctx.observations[url] = res
+                for ref in res.get("hasMember") or []:
+                    if isinstance(ref, dict):
+                        ctx.member_refs.add(str(ref.get("reference")))
+            elif res.get("resourceType") == "Questionnaire":
+                ctx.forms.update(dict.fromkeys(_form_keys(res), _form_codes(res)))
+        return ctx
+
+    def form(self, response: dict[str, Any]) -> Mapping[str, str]:
+        key = str(response.get("questionnaire", "")).split("|")[0]
+        if key and key not in self.forms and not self.siblings_read:
+            self.forms = {**_sibling_forms(self.options), **self.forms}
+            self.siblings_read = True
+        return self.forms.get(key, {})
+
+
+def _entry(res: dict[str, Any], url: str, record: str, ctx: _Context) -> dict[str, object] | None:
+    """The raw row of one resource, or None when it is not a PHQ-9 entry."""
+    if res.get("resourceType") == "QuestionnaireResponse":
+        values = _from_response(res, ctx.form(res), ctx.file, record)
+        when, when_field = res.get("authored"), "authored"
+    else:
+        is_member = f"Observation/{res.get('id')}" in ctx.member_refs or url in ctx.member_refs
+        if is_member or not ({PANEL_LOINC, TOTAL_LOINC} & set(_codes(res.get("code")))):
+            return None  # one question of a panel, or another measurement
+        values = _from_observation(res, ctx.observations, ctx.file, record)
+        when, when_field = _observation_time(res), "effectiveDateTime"
+    if not values:
+        return None  # a response to another questionnaire
+    return {
+        "record": record,
+        "patient_id": ctx.options.patient_id or _subject(res),
+        "answered_at": parse_answered_at(when, ctx.file, record, when_field),
+        **{item: values.get(item) for item in PHQ9_ITEMS},
+        "total": values.get("total"),
+        "difficulty": values.get("difficulty"),
+        "instrument": "phq8" if _is_phq8(res) else "phq9",
+        "source": "fhir",
+    }
+
+
 def _rows(doc: dict[str, Any], file: str, options: ParseOptions) -> list[dict[str, object]]:
     resources = _resources(doc)
-    members: dict[str, dict[str, Any]] = {}
-    for url, res in resources:
-        if res.get("resourceType") == "Observation":
-            members[f"Observation/{res.get('id')}"] = res
-            if url:
-                members[url] = res
-    member_refs = {
-        str(ref.get("reference"))
-        for _, res in resources
-        for ref in res.get("hasMember") or []
-        if isinstance(ref, dict)
-    }
+    ctx = _Context.of(resources, file, options)
     rows: list[dict[str, object]] = []
     for n, (url, res) in enumerate(resources, 1):
         kind = res.get("resourceType")
-        if res.get("status") == "entered-in-error" or kind not in (
-            "QuestionnaireResponse",
-            "Observation",
-        ):
+        if kind not in ("QuestionnaireResponse", "Observation"):
+            continue
+        if res.get("status") == "entered-in-error":
             continue
         record = f"{kind}/{res.get('id', '?')}" + (f" (entry {n})" if len(resources) > 1 else "")
-        if kind == "QuestionnaireResponse":
-            values, when, field = _from_response(res, file, record), res.get("authored"), "authored"
-        else:
-            is_member = f"Observation/{res.get('id')}" in member_refs or url in member_refs
-            codes = _codes(res.get("code"))
-            if is_member or not ({PANEL_LOINC, TOTAL_LOINC} & set(codes)):
-                continue  # one question of a panel, or another measurement
-            values, when = _from_observation(res, members, file, record), _observation_time(res)
-            field = "effectiveDateTime"
-        if not values:
-            continue  # a response to another questionnaire
-        rows.append(
-            {
-                "record": record,
-                "patient_id": options.patient_id or _subject(res),
-                "answered_at": parse_answered_at(when, file, record, field),
-                **{item: values.get(item) for item in PHQ9_ITEMS},
-                "total": values.get("total"),
-                "difficulty": values.get("difficulty"),
-                "instrument": "phq8" if _is_phq8(res) else "phq9",
-                "source": "fhir",
-            }
-        )
+        row = _entry(res, url, record, ctx)
+        if row is not None:
+            rows.append(row)
     return rows
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,6 +95,34 @@ def test_fhir_bundle_panel_with_members_skips_other_questionnaires_and_errors() 
     entry = entries.row(0, named=True)
     assert items(entry) == [1, 1, 1, 0, 0, 0, 0, 0, 2]
     assert entry["total"] == 5
+
+
+def test_opaque_link_ids_are_resolved_by_the_questionnaire_beside_the_response() -> None:
+    entries = load(PHQ / "opaque_links").phq9  # questionnaire.json and response.json
+    assert entries.height == 1  # the form itself holds no answers
+    entry = entries.row(0, named=True)
+    assert items(entry) == [0, 1, 1, 2, 0, 1, 0, 0, 3]
+    assert (entry["total"], entry["difficulty"], entry["patient_id"]) == (8, 0, "p-77")
+
+
+def test_opaque_link_ids_are_resolved_by_the_questionnaire_in_the_same_bundle() -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": json.loads((PHQ / "opaque_links" / name).read_text())}
+            for name in ("response.json", "questionnaire.json")
+        ],
+    }
+    entry = load(json.dumps(bundle).encode(), display="bundle.json").phq9.row(0, named=True)
+    assert items(entry) == [0, 1, 1, 2, 0, 1, 0, 0, 3]
+
+
+def test_opaque_link_ids_without_their_questionnaire_are_refused() -> None:
+    path = PHQ / "opaque_links" / "response.json"
+    with pytest.raises(InvalidValueError, match="cannot be matched to a PHQ-9 question") as caught:
+        load(path)
+    assert str(caught.value).startswith(f"{path}, QuestionnaireResponse/clinic-r1: ")
 
 
 @pytest.mark.parametrize(
@@ -204,3 +233,13 @@ def test_fhir_answer_codes_score_0_to_3_and_unknown_codes_are_refused(
     else:
         with pytest.raises(InvalidValueError, match="item_1 has the unknown answer code LA1234-5"):
             load(upload, display="qr.json")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_the_order_of_fhir_items_never_matters(rng: random.Random) -> None:
+    response = json.loads((PHQ / "questionnaire_response.json").read_text())
+    rng.shuffle(response["item"][0]["item"])
+    entry = load(json.dumps(response).encode(), display="qr.json").phq9.row(0, named=True)
+    assert items(entry) == [2, 2, 2, 2, 1, 1, 2, 1, 1]
+    assert (entry["total"], entry["difficulty"]) == (14, 1)

@@ -10,9 +10,10 @@ Recognised files (by content, plus the file names Fitbit gives its same-shaped J
   with ``date: null`` and ``value: 0``: they are not data and give no row.
 * ``steps-*.json``: per-minute counts, ``value`` written as a string, timestamps in UTC (the
   file named for a day starts at that day's local midnight, e.g. ``07/06/20 14:08`` in a file
-  named 07-07 for a user at UTC+10). They are summed per UTC hour into timed ``steps`` samples
-  of one hour, so a day split across two files still adds up, and the nights builder sums the
-  hours of each local date.
+  named 07-07 for a user at UTC+10). They are summed per quarter hour into timed ``steps``
+  samples of 15 minutes: files split at local midnight and every offset in use is a multiple of
+  15 minutes, so no quarter is split across files, and the nights builder sums the quarters of
+  each local date.
 * ``heart_rate-*.json``: ``value.bpm`` per timestamp (UTC) → ``heart_rate`` samples of zero
   length. These files are large (one a day, a reading every few seconds): they are read with
   polars in one pass, and skipped without reading when ``heart_rate`` is not wanted.
@@ -42,9 +43,11 @@ from ingest.formats.vendor_records import (
     read_bytes,
     to_samples,
 )
+from ingest.schema import SAMPLES, empty
 
 SOURCE = "fitbit"
 US_TIME = "%m/%d/%y %H:%M:%S"
+STEP_BUCKET = "15m"
 STEPS_NAME = re.compile(r"^steps-\d{4}-\d{2}-\d{2}\.json$")
 RESTING_NAME = re.compile(r"^resting_heart_rate-\d{4}-\d{2}-\d{2}\.json$")
 Sniff = Callable[[str, bytes], bool]
@@ -164,38 +167,25 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
 def parse_steps(member: Member, options: ParseOptions) -> pl.DataFrame:
     frame = _read_series(member, options, {"dateTime": pl.String(), "value": pl.String()})
     frame = frame.select(
-        moment=_us_times(frame, member).dt.truncate("1h"),
+        moment=_us_times(frame, member).dt.truncate(STEP_BUCKET),
         value=_numbers(frame["value"], "value", member),
     )
-    hours = frame.group_by("moment").agg(pl.col("value").sum()).sort("moment")
-    hours = _with_offsets(hours, options, local=False).with_columns(
-        end=pl.col("start") + timedelta(hours=1), metric=pl.lit("steps"), unit=pl.lit("count")
+    quarters = frame.group_by("moment").agg(pl.col("value").sum()).sort("moment")
+    quarters = _with_offsets(quarters, options, local=False).with_columns(
+        end=pl.col("start") + timedelta(minutes=15), metric=pl.lit("steps"), unit=pl.lit("count")
     )
-    return to_samples(hours, options, SOURCE)
+    return to_samples(quarters, options, SOURCE)
 
 
 def parse_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
     if not options.wants("heart_rate"):
-        return to_samples(_empty_moments(), options, SOURCE)
+        return empty(SAMPLES)
     value = pl.Struct({"bpm": pl.Float64, "confidence": pl.Float64})
     frame = _read_series(member, options, {"dateTime": pl.String(), "value": value})
     frame = frame.select(moment=_us_times(frame, member), value=pl.col("value").struct["bpm"])
     frame = _with_offsets(frame.filter(pl.col("value") > 0), options, local=False)
     frame = frame.with_columns(end=pl.col("start"), metric=pl.lit("heart_rate"), unit=pl.lit("bpm"))
     return to_samples(frame, options, SOURCE)
-
-
-def _empty_moments() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "metric": pl.String,
-            "start": pl.Datetime("us", "UTC"),
-            "end": pl.Datetime("us", "UTC"),
-            "utc_offset_min": pl.Int32,
-            "value": pl.Float64,
-            "unit": pl.String,
-        }
-    )
 
 
 def _csv(check: Callable[[bytes], bool]) -> Sniff:

@@ -69,9 +69,9 @@ DAILY_AND_TIMED = [
     # the placeholder day 01/12/24 (date null, value 0) gives nothing
     ("resting_heart_rate", "2024-01-11T05:00:00", "2024-01-12T05:00:00", -300, 58.25, "bpm"),
     ("resting_heart_rate", "2024-01-13T05:00:00", "2024-01-14T05:00:00", -300, 59.5, "bpm"),
-    # per-minute steps (UTC) summed per hour
-    ("steps", "2024-01-12T14:00:00", "2024-01-12T15:00:00", -300, 42.0, "count"),
-    ("steps", "2024-01-12T15:00:00", "2024-01-12T16:00:00", -300, 200.0, "count"),
+    # per-minute steps (UTC) summed per quarter hour
+    ("steps", "2024-01-12T14:45:00", "2024-01-12T15:00:00", -300, 42.0, "count"),
+    ("steps", "2024-01-12T15:00:00", "2024-01-12T15:15:00", -300, 200.0, "count"),
     # bpm 0 is not a reading
     ("heart_rate", "2024-01-12T15:00:05", "2024-01-12T15:00:05", -300, 72.0, "bpm"),
     ("heart_rate", "2024-01-12T15:00:10", "2024-01-12T15:00:10", -300, 75.0, "bpm"),

@@ -16,8 +16,12 @@ How answers are found, whatever the producer:
 * ``answered_at`` is ``authored`` (QuestionnaireResponse) or ``effectiveDateTime`` /
   ``effectivePeriod.start`` / ``issued`` (Observation). Resources marked ``entered-in-error``
   are skipped, as are resources of other questionnaires inside a Bundle.
-* A PHQ-9 **Questionnaire** (the blank form, LOINC 44249-1) is recognised but holds no answers:
-  it yields no entries, so a form shipped beside its responses does no harm.
+* A PHQ-9 **Questionnaire** (the blank form, LOINC 44249-1), alone or in a Bundle of forms, is
+  recognised but holds no answers: it yields no entries, so a form shipped beside its responses
+  does no harm, and it maps opaque linkIds of responses to its LOINC codes (see below).
+* A response whose linkIds carry no code is read through its Questionnaire (``questionnaire``
+  matched to the form's ``url`` or ``Questionnaire/<id>``), found in the same Bundle or, failing
+  that, among the other JSON files of the upload.
 * A resource whose questionnaire reference names the PHQ-8 (``phq8``/``phq-8``) is a PHQ-8.
 """
 
@@ -50,7 +54,8 @@ from ingest.phq9 import (
 from ingest.schema import PHQ9, PHQ9_ITEMS, empty
 
 RESOURCE_TYPES = (b'"QuestionnaireResponse"', b'"Observation"', b'"Bundle"', b'"Questionnaire"')
-PHQ_MARKERS = (PANEL_LOINC.encode(), TOTAL_LOINC.encode(), *(c.encode() for c in ANSWER_CODES))
+#: the answer codes are not markers: GAD-7 and other PHQ instruments share them
+PHQ_MARKERS = (PANEL_LOINC.encode(), TOTAL_LOINC.encode(), *(c.encode() for c in ITEM_LOINC))
 LOINC_CODE = re.compile(r"(?<![\d-])(\d{4,5}-\d)(?![\d-])")
 NUMBERED_LINK = re.compile(r"(?i)phq[-_ ]?[89]?[-_. ]?(?:item[-_ ]?)?(\d{1,2})")
 TOTAL_LINK = re.compile(r"(?i)phq.*(score|total)")
@@ -354,9 +359,10 @@ def parse(member: Member, options: ParseOptions) -> pl.DataFrame:
         raise MalformedFileError(file, f"not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise MalformedFileError(file, "a FHIR resource must be a JSON object")
-    if doc.get("resourceType") == "Questionnaire":
-        return empty(PHQ9)  # the blank form: no answers in it (see the module docstring)
     rows = _rows(doc, file, options)
+    forms_only = all(res.get("resourceType") == "Questionnaire" for _, res in _resources(doc))
+    if not rows and forms_only and _resources(doc):
+        return empty(PHQ9)  # the blank form: no answers in it (see the module docstring)
     if not rows:
         raise MalformedFileError(
             file, "no PHQ-9 QuestionnaireResponse or Observation (LOINC 44249-1/44261-6) in it"

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest import load
-from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.errors import InvalidValueError, MalformedFileError, UnknownFormatError
 from ingest.schema import PHQ9, PHQ9_ITEMS
 
 PHQ = Path(__file__).resolve().parents[2] / "fixtures" / "phq9"
@@ -145,6 +145,17 @@ def test_a_bad_record_rejects_the_whole_file_naming_file_record_and_field(
     message = str(caught.value)
     assert message.startswith(f"{path}, {record}: "), message
     assert words in message
+
+
+def test_a_gad7_response_sharing_the_answer_codes_is_not_taken_for_a_phq9(tmp_path: Path) -> None:
+    gad7 = PHQ / "other" / "gad7_response.json"
+    with pytest.raises(UnknownFormatError):
+        load(gad7)
+    for path in (gad7, PHQ / "questionnaire_response.json"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    loaded = load(tmp_path)  # a folder: the GAD-7 is skipped, the PHQ-9 read
+    assert loaded.skipped == [f"{tmp_path}/gad7_response.json"]
+    assert loaded.phq9["total"].to_list() == [14]
 
 
 def test_json_that_is_not_json_is_malformed() -> None:

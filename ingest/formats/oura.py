@@ -62,10 +62,11 @@ TEXT_COLUMNS = frozenset({"sleep_phase_5_min", "movement_30_sec", "class_5_min",
 
 
 def _endpoint_of(records: list[Any]) -> str | None:
-    first = records[0] if records and isinstance(records[0], Mapping) else {}
-    if "bedtime_start" in first:
+    """The endpoint a file of records came from, by the fields its records carry."""
+    keys = {key for record in records if isinstance(record, Mapping) for key in record}
+    if "bedtime_start" in keys:
         return "sleep"
-    if "steps" in first or "class_5_min" in first:
+    if "steps" in keys or "class_5_min" in keys:
         return "daily_activity"
     return None  # daily_sleep, daily_readiness and other score-only endpoints
 

@@ -1,10 +1,11 @@
 """Measure the Apple Health read path on a large export (run on demand, never in tests).
 
-Three programs read the same export.xml, one after the other, each in its own process:
+Four programs read the same export.xml, one after the other, each in its own process:
 
 * ``phenowatch nights FILE --out nights.parquet``: the whole nights path (the export read with only
   the metrics nights need, then the nights table built and written);
 * ``healthkit-to-sqlite FILE db --xml`` from PyPI, in its own venv (default /work/bench-venv);
+* the same path as a library call (``ingest.load`` + ``build_nights``), without the CLI's start-up;
 * a bare ``lxml.etree.iterparse`` pass over the Records that builds nothing: the floor.
 
 Wall time, MB/s and peak RSS (``ru_maxrss`` of the child, read by a one-child wrapper process) are
@@ -40,6 +41,13 @@ wall = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"wall": wall, "peak_kib": peak_kib, "rc": done.returncode,
                   "stderr": done.stderr.decode(errors="replace")[-2000:]}))
+"""
+
+LIBRARY = """
+import sys
+from ingest.load import load
+from ingest.nights import NIGHTS_METRICS, build_nights
+build_nights(load(sys.argv[1], metrics=NIGHTS_METRICS).samples).write_parquet(sys.argv[2])
 """
 
 FLOOR = """
@@ -83,6 +91,9 @@ def main() -> None:
             "phenowatch nights (export → nights.parquet)": [
                 str(VENV / "phenowatch"), "nights", str(export), "--out", f"{tmp}/nights.parquet",
             ],
+            "same path as a library call, no CLI (ingest.load + build_nights)": [
+                str(VENV / "python"), "-c", LIBRARY, str(export), f"{tmp}/library.parquet",
+            ],
             "healthkit-to-sqlite 1.0.1 (--xml)": [
                 str(args.bench_venv / "bin" / "healthkit-to-sqlite"), str(export),
                 f"{tmp}/healthkit.db", "--xml", "--silent",
@@ -103,7 +114,7 @@ def main() -> None:
 def write_results(
     path: Path, export: Path, megabytes: float, results: dict[str, dict[str, float]]
 ) -> None:
-    ours, theirs, floor = (results[name]["wall"] for name in results)
+    ours, library, theirs, floor = (results[name]["wall"] for name in results)
     lines = [
         "# Apple Health read path: benchmark",
         "",
@@ -125,7 +136,9 @@ def write_results(
         "",
         f"- phenowatch nights is **{theirs / ours:.1f}×** faster than healthkit-to-sqlite "
         "(target: at least 10×).",
-        f"- phenowatch nights takes {ours / floor:.2f}× the time of the bare iterparse floor.",
+        f"- As a library call (no CLI start-up) the same path is **{theirs / library:.1f}×** "
+        f"faster than healthkit-to-sqlite and takes {library / floor:.2f}× the time of the bare "
+        "iterparse floor; the CLI adds the start-up of the whole `api` package.",
         "- Peak RSS target for phenowatch: under 400 MB whatever the file size.",
         "",
         "Reproduce: `.venv/bin/python benchmarks/apple_health/make_export.py --megabytes 320 && "

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 
 from detect.signals import Signal
@@ -79,6 +80,19 @@ class Evaluation:
     def false_passive_per_patient_month(self) -> float | None:
         months = self.patient_months_outside
         return self.false_passive / months if months else None
+
+    @property
+    def chance_passive_sensitivity(self) -> float | None:
+        """The passive sensitivity a detector with no skill would reach: passive alerts at
+        this evaluation's false-alert rate, at random times, landing in each catch window."""
+        rate = self.false_passive_per_patient_month
+        windows = self.per_relapse.filter(pl.col("confirmed_on").is_not_null()).select(
+            days=(pl.col("confirmed_on") - pl.col("catch_from")).dt.total_days() + 1
+        )
+        if rate is None or windows.height == 0:
+            return None
+        months = windows["days"].to_numpy() / DAYS_PER_MONTH
+        return float(np.mean(1 - np.exp(-rate * months)))
 
     @property
     def alerts_per_100_patient_weeks(self) -> float | None:

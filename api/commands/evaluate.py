@@ -146,6 +146,12 @@ def figures_table(ev: Evaluation, targets: Targets = Targets()) -> str:
             "",
         ),
         (
+            "passive sensitivity a skill-less detector would reach at this false-alert rate",
+            _pct(ev.chance_passive_sensitivity),
+            "",
+            "",
+        ),
+        (
             "median lead before confirming PHQ-9 (any)",
             f"{_num(ev.median_lead_any, 1)} days",
             f"≥ {targets.median_lead_days:g} days",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -97,6 +98,10 @@ def test_sensitivity_lead_time_and_false_alerts_known_by_hand() -> None:
     assert ev.false_passive_per_patient_month == pytest.approx(3 / (outside_days / 30.44))
     assert ev.alerts == 8
     assert ev.alerts_per_100_patient_weeks == pytest.approx(100 * 8 / (1200 / 7))
+    # by chance alone: catch windows of a (72..124: 53 days) and b (122..170: 49 days)
+    rate = ev.false_passive_per_patient_month
+    chance = (2 - math.exp(-rate * 53 / 30.44) - math.exp(-rate * 49 / 30.44)) / 2
+    assert ev.chance_passive_sensitivity == pytest.approx(chance)
     rows = {r["patient_id"]: r for r in ev.per_relapse.iter_rows(named=True)}
     assert rows["a"]["lead_any"] == 14 and rows["b"]["lead_passive"] is None
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -78,8 +78,8 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
         read = RecordReader(member.display, f"record {index}")
         record = read.mapping(item)
         read.day(record, "calendarDate")
-        start = read.optional_timestamp(record, "sleepStartTimestampGMT")
-        end = read.optional_timestamp(record, "sleepEndTimestampGMT")
+        start = _gmt(read, record, "sleepStartTimestampGMT")
+        end = _gmt(read, record, "sleepEndTimestampGMT")
         if start is None and end is None:
             continue  # a day on which the watch recorded no sleep
         if start is None or end is None:
@@ -97,6 +97,15 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
         asleep = [(metric, value / 60) for metric, value in seconds.items()]
         rows.stage_totals(start, end, offset, asleep, awake / 60)
     return rows.frame(options)
+
+
+def _gmt(read: RecordReader, record: Mapping[str, Any], name: str) -> datetime | None:
+    """A GMT time written ``2023-08-15T22:40:00.0``, or as epoch milliseconds (as Garmin's
+    wellness API writes it)."""
+    value = record.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return read.optional_timestamp(record, name)
 
 
 def _uds_offsets(siblings: Iterable[Member], options: ParseOptions) -> list[tuple[datetime, int]]:

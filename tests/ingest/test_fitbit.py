@@ -202,6 +202,21 @@ def test_public_sleep_logs_asleep_minutes_match_minutes_asleep(public_samples: P
     assert set(samples["utc_offset_min"]) == {-240}
 
 
+def test_public_2020_sleep_logs_match_within_fitbits_own_rounding(public_samples: Path) -> None:
+    path = public_samples / "fitbit/technoshaman001__sleepbiometrics/sleep-2020-05-17.json"
+    samples = load(path, patient_id="p").samples  # no UserSleeps: local times at offset 0
+    gaps = []
+    for log in json.loads(path.read_text()):
+        inside = samples.filter(
+            pl.col("metric").is_in(ASLEEP),
+            pl.col("start") >= datetime.fromisoformat(log["startTime"] + "+00:00"),
+            pl.col("end") <= datetime.fromisoformat(log["endTime"] + "+00:00"),
+        )
+        gaps.append(abs(inside["value"].sum() - log["minutesAsleep"]))
+    # log 27330660913: its segments hold 45 deep minutes where its summary says 44
+    assert sorted(gaps) == [0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 2.5]
+
+
 def test_public_hrv_files_give_their_values(public_samples: Path) -> None:
     root = public_samples / "fitbit/Arohasina__patina-engraver"
     hrv = load(root, patient_id="p").samples.filter(pl.col("metric") == "hrv_rmssd")

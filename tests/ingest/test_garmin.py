@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +86,22 @@ def test_sleep_file_alone_has_offset_zero(fixtures_dir: Path) -> None:
     samples = load(sorted(path.iterdir())[0], patient_id="p1").samples
     assert set(samples["utc_offset_min"]) == {0}
     assert samples.filter(pl.col("metric") == "sleep_in_bed")["value"].to_list() == [450.0, 450.0]
+
+
+def test_epoch_millisecond_times_read_as_gmt(tmp_path: Path) -> None:
+    night = {
+        "calendarDate": "2024-03-31",
+        "sleepStartTimestampGMT": 1711835400000,  # 2024-03-30T21:50:00Z
+        "sleepEndTimestampGMT": 1711862400000,  # 2024-03-31T05:20:00Z
+        "deepSleepSeconds": 4800,
+    }
+    path = tmp_path / "2024-03-30_2024-04-01_99_sleepData.json"
+    path.write_text(json.dumps([night]))
+    in_bed = load(path).samples.filter(pl.col("metric") == "sleep_in_bed")
+    assert in_bed.select("start", "end").row(0) == (
+        datetime(2024, 3, 30, 21, 50, tzinfo=UTC),
+        datetime(2024, 3, 31, 5, 20, tzinfo=UTC),
+    )
 
 
 def test_truncated_file_is_malformed(fixtures_dir: Path) -> None:

@@ -49,7 +49,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from ingest.schema import ASLEEP_METRICS, NIGHTS, empty, validate
+from ingest.schema import ASLEEP_METRICS, NIGHTS, SAMPLES, empty, validate
 
 PERIOD_GAP_MIN = 90
 STAGE_METRICS = frozenset({"sleep_core", "sleep_deep", "sleep_rem"})
@@ -69,8 +69,12 @@ _MINUTE_US = 60_000_000
 
 
 def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
-    """One row per patient per local date, exactly the ``ingest.schema.NIGHTS`` schema."""
-    samples = samples.unique().filter(pl.col("end") >= pl.col("start"))
+    """One row per patient per local date, exactly the ``ingest.schema.NIGHTS`` schema.
+
+    ``samples`` must have the ``ingest.schema.SAMPLES`` schema (SchemaError otherwise)."""
+    samples = (
+        validate(samples, SAMPLES, "samples").unique().filter(pl.col("end") >= pl.col("start"))
+    )
     if samples.is_empty():
         return empty(NIGHTS)
     samples = samples.with_columns(

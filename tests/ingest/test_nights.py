@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from ingest import build_nights
+from ingest.errors import SchemaError
 from ingest.schema import NIGHTS
 from tests.ingest.nightkit import daily, frame, sample
 
@@ -24,6 +25,12 @@ def test_empty_samples_give_an_empty_nights_table() -> None:
     nights = build_nights(frame())
     assert nights.is_empty()
     assert nights.schema == pl.Schema(NIGHTS)
+
+
+def test_samples_of_the_wrong_shape_are_refused_naming_the_columns() -> None:
+    wrong = frame(sample("steps", "2024-03-02T10:00", "2024-03-02T11:00", value=5.0)).drop("unit")
+    with pytest.raises(SchemaError, match="missing column 'unit'"):
+        build_nights(wrong.with_columns(pl.col("value").cast(pl.Int64)))
 
 
 def test_a_night_belongs_to_the_date_it_ends_on_with_onset_and_midpoint_from_noon() -> None:

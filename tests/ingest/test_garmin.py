@@ -169,3 +169,12 @@ def test_stage_totals_count_each_asleep_minute_once_inside_the_window(
     assert frame.is_empty() or (frame["start"].min() >= start and frame["end"].max() <= end)
     if sum(stages):  # onset and wake time are the window's
         assert asleep["start"][0] == start and asleep["end"][-1] == end
+
+
+def test_progress_counts_every_byte_once_and_metrics_filter(fixtures_dir: Path) -> None:
+    root = fixtures_dir / EXPORT
+    seen: list[int] = []
+    samples = load(root, progress=seen.append, metrics=frozenset({"steps"})).samples
+    # sibling UDS files read for offsets are not counted twice
+    assert sum(seen) == sum(p.stat().st_size for p in root.rglob("*.json"))
+    assert set(samples["metric"]) == {"steps"}

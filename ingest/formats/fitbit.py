@@ -1,6 +1,8 @@
 """Fitbit exports: the legacy data export and Fitbit's part of a Google Takeout.
 
-Recognised files (by content, plus the file names Fitbit gives its same-shaped JSON series):
+Recognised files (by content, plus the file names Fitbit gives its same-shaped JSON series; the
+date in a name may carry Takeout's duplicate counter, as in ``steps-2020-07-(10).json``, and
+never bounds the records inside):
 
 * ``sleep-*.json``, ``UserSleeps_*.csv``: see ``fitbit_sleep``.
 * ``Heart Rate Variability/*.csv``, ``daily_heart_rate_variability.csv``, ``sleep_score.csv``:
@@ -48,8 +50,8 @@ from ingest.schema import SAMPLES, empty
 SOURCE = "fitbit"
 US_TIME = "%m/%d/%y %H:%M:%S"
 STEP_BUCKET = "15m"
-STEPS_NAME = re.compile(r"^steps-\d{4}-\d{2}-\d{2}\.json$")
-RESTING_NAME = re.compile(r"^resting_heart_rate-\d{4}-\d{2}-\d{2}\.json$")
+STEPS_NAME = re.compile(r"^steps-\d{4}-\d{2}-.*\.json$")
+RESTING_NAME = re.compile(r"^resting_heart_rate-\d{4}-\d{2}-.*\.json$")
 Sniff = Callable[[str, bytes], bool]
 
 

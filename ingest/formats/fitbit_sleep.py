@@ -61,7 +61,7 @@ LEVEL_METRICS = {
     "restless": "sleep_awake",
     "awake": "sleep_awake",
 }
-SLEEP_JSON_NAME = re.compile(r"^sleep-\d{4}-\d{2}-\d{2}\.json$")
+SLEEP_JSON_NAME = re.compile(r"^sleep-\d{4}-\d{2}-.*\.json$")
 Segment = tuple[datetime, datetime, str]  # naive local start, end, metric
 
 

@@ -292,3 +292,12 @@ def test_overlay_tiles_the_log_and_only_short_wakes_remove_sleep(
 
     removed = sum(overlap(w, s) for w in short for s in segments if s[2] != "sleep_awake")
     assert asleep(runs) == asleep(segments) - removed
+
+
+def test_takeout_duplicate_counter_in_a_file_name_is_still_read(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    source = fixtures_dir / TAKEOUT / "Fitbit/Global Export Data/steps-2024-01-12.json"
+    renamed = tmp_path / "steps-2024-01-(10).json"
+    shutil.copy(source, renamed)
+    assert load(renamed).samples["value"].sum() == 242

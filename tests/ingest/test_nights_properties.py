@@ -57,7 +57,7 @@ def union_minutes(frame: pl.DataFrame) -> float:
     return total
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(samples(SLEEP + OTHER))
 def test_asleep_time_never_exceeds_the_union_of_the_intervals(frame: pl.DataFrame) -> None:
     nights = build_nights(frame)
@@ -66,7 +66,7 @@ def test_asleep_time_never_exceeds_the_union_of_the_intervals(frame: pl.DataFram
         assert total <= union_minutes(rows) + 1e-6
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(samples(SLEEP + OTHER, recorders=1))
 def test_with_one_recorder_every_asleep_minute_is_counted_exactly_once(frame: pl.DataFrame) -> None:
     nights = build_nights(frame)
@@ -75,7 +75,7 @@ def test_with_one_recorder_every_asleep_minute_is_counted_exactly_once(frame: pl
         assert abs(total - union_minutes(rows)) < 1e-6
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(samples(SLEEP + OTHER), st.randoms(use_true_random=False), st.data())
 def test_shuffling_or_duplicating_records_changes_nothing(
     frame: pl.DataFrame, rng: object, data: st.DataObject
@@ -87,7 +87,7 @@ def test_shuffling_or_duplicating_records_changes_nothing(
     assert_frame_equal(build_nights(changed), expected)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(samples(SLEEP + OTHER))
 def test_every_night_row_keeps_the_contract(frame: pl.DataFrame) -> None:
     nights = build_nights(frame)
@@ -108,7 +108,7 @@ ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata"
 DST_WEEKS = [datetime(2024, 3, 7), datetime(2024, 3, 28), datetime(2024, 10, 24)]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     st.sampled_from(ZONES),
     st.sampled_from(DST_WEEKS),

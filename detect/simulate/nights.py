@@ -64,18 +64,40 @@ def active_devices(d: Draws) -> tuple[np.ndarray, np.ndarray]:
     return vendor, device
 
 
-def record(
-    d: Draws, lat: Latent, ids: list[str], start: date, rng: np.random.Generator
-) -> Recorded:
+@dataclass(frozen=True)
+class Sleep:
+    """Every (patient, day) night on the clock: epoch minutes (UTC) and minutes, whole."""
+
+    asleep: np.ndarray  # asleep minutes of the main sleep
+    awake: np.ndarray  # awakenings inside it
+    latency: np.ndarray  # in bed before falling asleep
+    after: np.ndarray  # in bed after waking
+    asleep_start: np.ndarray  # epoch minutes
+    onset: np.ndarray  # local clock minutes from noon of the previous day
+    off_start: np.ndarray  # UTC offset when falling asleep
+    off_wake: np.ndarray  # UTC offset when waking
+    naps: np.ndarray  # bool
+    nap_start: np.ndarray
+    nap_asleep: np.ndarray
+    nap_in_bed: np.ndarray
+
+    @property
+    def window(self) -> np.ndarray:
+        return self.asleep + self.awake
+
+
+def _on_the_clock(
+    d: Draws,
+    lat: Latent,
+    vendor: np.ndarray,
+    where: np.ndarray,
+    noon: np.ndarray,
+    start: date,
+    rng: np.random.Generator,
+) -> Sleep:
     n, days = d.n, d.days
     cols = np.arange(days)[None, :]
-    where, trip_list = clocks.trips(d.home_zone, days, rng)
-    noon = clocks.offsets_at_noon(start, days)
-    off_prev_noon = noon[where, cols]
-    off_wake_noon = noon[where, cols + 1]
-    vendor, device = active_devices(d)
-    worn = lat.worn
-
+    off_prev_noon, off_wake_noon = noon[where, cols], noon[where, cols + 1]
     # Oura scores sleep in 5-minute epochs: its nights are whole epochs
     step = np.where(np.isin(vendor, EPOCH_VENDORS), 5, 1)
 
@@ -84,11 +106,10 @@ def record(
 
     asleep = whole(lat.asleep_min)
     gap = whole(asleep / lat.efficiency - asleep, 3)
-    latency = whole(gap * 0.35, 1)
     after = whole(gap * 0.15, 1)
     # awakenings inside the night stay short enough (under 80 minutes in all) that no vendor
     # splits the night in two; the rest of the time in bed is spent falling asleep
-    awake = np.minimum(gap - latency - after, 80)
+    awake = np.minimum(gap - whole(gap * 0.35, 1) - after, 80)
     latency = gap - after - awake
     window = asleep + awake
     # the main sleep always ends on its wake date, between 00:30 and 11:30 local time
@@ -100,115 +121,149 @@ def record(
     prev_noon = np.broadcast_to(_minutes(start, days)[None, :], (n, days))
     asleep_start = prev_noon + onset_label - off_prev_noon.astype(np.int64)
     off_start = clocks.offsets_at(_as_utc(asleep_start.ravel()), where.ravel()).reshape(n, days)
-    onset = onset_label + (off_start - off_prev_noon)  # the clock moved if DST changed since noon
     wake = asleep_start + window
     off_wake = clocks.offsets_at(_as_utc(wake.ravel() - 1), where.ravel()).reshape(n, days)
 
-    naps = worn & np.isin(vendor, NAP_VENDORS) & (rng.random((n, days)) < 0.06)
-    nap_label = rng.integers(1500, 1711, (n, days))
+    naps = lat.worn & np.isin(vendor, NAP_VENDORS) & (rng.random((n, days)) < 0.06)
+    nap_label = rng.integers(1500, 1711, (n, days))  # 13:00 to 16:30
     nap_asleep = whole(rng.integers(20, 81, (n, days)))
-    nap_in_bed = nap_asleep + 2 * step
-    nap_start = prev_noon + nap_label - off_wake_noon.astype(np.int64)
+    return Sleep(
+        asleep=asleep,
+        awake=awake,
+        latency=latency,
+        after=after,
+        asleep_start=asleep_start,
+        # the clock moved if daylight saving changed between noon and falling asleep
+        onset=onset_label + (off_start - off_prev_noon),
+        off_start=off_start,
+        off_wake=off_wake,
+        naps=naps,
+        nap_start=prev_noon + nap_label - off_wake_noon.astype(np.int64),
+        nap_asleep=nap_asleep,
+        nap_in_bed=nap_asleep + 2 * step,
+    )
 
+
+def _nights(
+    sleep: Sleep,
+    lat: Latent,
+    vendor: np.ndarray,
+    keys: pl.DataFrame,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
+    n, days = vendor.shape
+    worn = lat.worn
     hrv_round = np.where(np.isin(vendor, ("oura", "garmin")), 0, 1)
     hrv = np.round(lat.hrv_ms * 10**hrv_round) / 10**hrv_round
     has_hrv = worn & (rng.random((n, days)) >= 0.04) & ~np.isin(vendor, NO_HRV_VENDORS)
     has_rhr = worn & (rng.random((n, days)) >= 0.02)
     sdnn = vendor == "apple_health"
-
     # asleep / in bed over the night's periods (a nap's in-bed time starts two steps early)
-    window_only = np.isin(vendor, WINDOW_ONLY_VENDORS)
-    main_in_bed = np.where(window_only, window, window + latency + after)
-    efficiency = np.where(naps, asleep + nap_asleep, asleep) / (
-        main_in_bed + np.where(naps, nap_in_bed, 0)
+    main_in_bed = np.where(
+        np.isin(vendor, WINDOW_ONLY_VENDORS),
+        sleep.window,
+        sleep.window + sleep.latency + sleep.after,
     )
-    pid = np.repeat(np.array(ids), days)
-    dates = pl.date_range(start, start + timedelta(days=days - 1), eager=True)
-    flat = lambda a: a.ravel()  # noqa: E731
-    w = flat(worn)
-    total = np.where(naps, asleep + nap_asleep, asleep)
-    nights = pl.DataFrame(
-        {
-            "patient_id": pid,
-            "date": pl.concat([dates] * n),
-            "sleep_total_min": np.where(w, flat(total), np.nan),
-            "sleep_main_min": np.where(w, flat(asleep), np.nan),
-            "sleep_onset_min": np.where(w, flat(onset), np.nan),
-            "sleep_midpoint_min": np.where(w, flat(onset + window / 2), np.nan),
-            "sleep_efficiency": np.where(w, flat(efficiency), np.nan),
-            "sleep_periods": np.where(w, flat(1 + naps), 0),
-            "sleep_source": flat(vendor),
-            "hrv_sdnn_ms": np.where(flat(has_hrv & sdnn), flat(hrv), np.nan),
-            "hrv_rmssd_ms": np.where(flat(has_hrv & ~sdnn), flat(hrv), np.nan),
-            "resting_hr_bpm": np.where(flat(has_rhr), flat(np.rint(lat.rhr_bpm)), np.nan),
-            "steps": np.where(w, flat(np.rint(lat.steps)), np.nan),
-            "utc_offset_min": flat(off_wake).astype(np.int32),
-            "has_sleep": w,
-            "has_hrv": flat(has_hrv),
-            "has_resting_hr": flat(has_rhr),
-            "has_steps": w,
-        },
-        nan_to_null=True,
+    total = np.where(sleep.naps, sleep.asleep + sleep.nap_asleep, sleep.asleep)
+    efficiency = total / (main_in_bed + np.where(sleep.naps, sleep.nap_in_bed, 0))
+
+    def when(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.where(mask, values, np.nan).ravel()
+
+    frame = keys.with_columns(
+        pl.Series(name, values, nan_to_null=True)
+        for name, values in {
+            "sleep_total_min": when(worn, total),
+            "sleep_main_min": when(worn, sleep.asleep),
+            "sleep_onset_min": when(worn, sleep.onset),
+            "sleep_midpoint_min": when(worn, sleep.onset + sleep.window / 2),
+            "sleep_efficiency": when(worn, efficiency),
+            "sleep_periods": when(worn, 1 + sleep.naps),
+            "hrv_sdnn_ms": when(has_hrv & sdnn, hrv),
+            "hrv_rmssd_ms": when(has_hrv & ~sdnn, hrv),
+            "resting_hr_bpm": when(has_rhr, np.rint(lat.rhr_bpm)),
+            "steps": when(worn, np.rint(lat.steps)),
+            "utc_offset_min": when(worn, sleep.off_wake),
+        }.items()
     ).with_columns(
-        pl.when(pl.col("has_sleep")).then(pl.col(c)).otherwise(None).alias(c)
-        for c in ("sleep_periods", "sleep_source", "utc_offset_min")
+        sleep_source=pl.when(pl.Series(worn.ravel())).then(pl.Series(vendor.ravel())),
+        has_sleep=pl.Series(worn.ravel()),
+        has_hrv=pl.Series(has_hrv.ravel()),
+        has_resting_hr=pl.Series(has_rhr.ravel()),
+        has_steps=pl.Series(worn.ravel()),
     )
-    nights = schema.validate(
-        nights.with_columns(
+    return schema.validate(
+        frame.select(list(schema.NIGHTS)).with_columns(
             pl.col("sleep_periods").cast(pl.Int32), pl.col("utc_offset_min").cast(pl.Int32)
         ),
         schema.NIGHTS,
         "simulated nights",
     )
 
-    def period_rows(mask: np.ndarray, main: bool, **cols_: np.ndarray) -> pl.DataFrame:
-        keep = mask.ravel()
-        data = {k: v.ravel()[keep] for k, v in cols_.items()}
-        frame = pl.DataFrame(
-            {
-                "patient_id": pid[keep],
-                "date": pl.concat([dates] * n).filter(pl.Series(keep)),
-                "vendor": flat(vendor)[keep],
-                "device": flat(device)[keep],
-                "main": np.full(int(keep.sum()), main),
-                **{k: v for k, v in data.items() if not k.endswith("_at")},
-            }
-        )
-        return frame.with_columns(_as_utc(v).alias(k) for k, v in data.items() if k.endswith("_at"))
 
-    main_rows = period_rows(
+def _periods(
+    sleep: Sleep, worn: np.ndarray, base: pl.DataFrame, off_wake_noon: np.ndarray
+) -> pl.DataFrame:
+    """One row per recorded sleep period; ``base`` has patient_id, date, vendor, device."""
+
+    def rows(mask: np.ndarray, main: bool, **columns: np.ndarray) -> pl.DataFrame:
+        keep = pl.Series(mask.ravel())
+        values = {k: v.ravel() for k, v in columns.items()}
+        return base.with_columns(
+            main=pl.lit(main),
+            **{k: _as_utc(v) if k.endswith("_at") else pl.Series(v) for k, v in values.items()},
+        ).filter(keep)
+
+    main = rows(
         worn,
         True,
-        in_bed_at=asleep_start - latency,
-        asleep_at=asleep_start,
-        wake_at=asleep_start + window,
-        out_of_bed_at=asleep_start + window + after,
-        utc_offset_min=off_start.astype(np.int32),
-        asleep_min=asleep,
-        awake_min=awake,
+        utc_offset_min=sleep.off_start.astype(np.int32),
+        asleep_min=sleep.asleep,
+        awake_min=sleep.awake,
+        in_bed_at=sleep.asleep_start - sleep.latency,
+        asleep_at=sleep.asleep_start,
+        wake_at=sleep.asleep_start + sleep.window,
+        out_of_bed_at=sleep.asleep_start + sleep.window + sleep.after,
     )
-    nap_rows = period_rows(
-        naps,
+    naps = rows(
+        sleep.naps,
         False,
-        in_bed_at=nap_start - (nap_in_bed - nap_asleep),
-        asleep_at=nap_start,
-        wake_at=nap_start + nap_asleep,
-        out_of_bed_at=nap_start + nap_asleep,
         utc_offset_min=off_wake_noon.astype(np.int32),
-        asleep_min=nap_asleep,
-        awake_min=np.zeros_like(nap_asleep),
+        asleep_min=sleep.nap_asleep,
+        awake_min=np.zeros_like(sleep.nap_asleep),
+        in_bed_at=sleep.nap_start - (sleep.nap_in_bed - sleep.nap_asleep),
+        asleep_at=sleep.nap_start,
+        wake_at=sleep.nap_start + sleep.nap_asleep,
+        out_of_bed_at=sleep.nap_start + sleep.nap_asleep,
     )
-    periods = pl.concat([main_rows, nap_rows]).sort("patient_id", "asleep_at")
-    days_frame = pl.DataFrame(
-        {
-            "patient_id": pid,
-            "date": pl.concat([dates] * n),
-            "vendor": flat(vendor),
-            "device": flat(device),
-            "zone": np.array(clocks.ZONES)[flat(where)],
-            "utc_offset_min": flat(off_wake_noon).astype(np.int32),
-            # DST changes happen in the small hours, so midnight has the previous noon's offset
-            "midnight_offset_min": flat(off_prev_noon).astype(np.int32),
-        }
+    return pl.concat([main, naps]).sort("patient_id", "asleep_at")
+
+
+def record(
+    d: Draws, lat: Latent, ids: list[str], start: date, rng: np.random.Generator
+) -> Recorded:
+    where, trip_list = clocks.trips(d.home_zone, d.days, rng)
+    noon = clocks.offsets_at_noon(start, d.days)
+    vendor, device = active_devices(d)
+    sleep = _on_the_clock(d, lat, vendor, where, noon, start, rng)
+    dates = pl.date_range(start, start + timedelta(days=d.days - 1), eager=True)
+    keys = pl.DataFrame(
+        {"patient_id": np.repeat(np.array(ids), d.days), "date": pl.concat([dates] * d.n)}
     )
-    return Recorded(nights, periods, days_frame, trip_list)
+    cols = np.arange(d.days)[None, :]
+    days = keys.with_columns(
+        vendor=pl.Series(vendor.ravel()),
+        device=pl.Series(device.ravel()),
+        zone=pl.Series(np.array(clocks.ZONES)[where.ravel()]),
+        utc_offset_min=pl.Series(noon[where, cols + 1].ravel().astype(np.int32)),
+        # DST changes happen in the small hours, so midnight has the previous noon's offset
+        midnight_offset_min=pl.Series(noon[where, cols].ravel().astype(np.int32)),
+    )
+    nights = _nights(sleep, lat, vendor, keys, rng)
+    periods = _periods(
+        sleep,
+        lat.worn,
+        days.select("patient_id", "date", "vendor", "device"),
+        noon[where, cols + 1],
+    )
+    return Recorded(nights, periods, days, trip_list)

@@ -72,13 +72,17 @@ def wear_mask(d: Draws, rng: np.random.Generator) -> np.ndarray:
     return worn
 
 
+def col(per_patient: np.ndarray) -> np.ndarray:
+    """A per-patient array as a column, to broadcast over days."""
+    return per_patient[:, None]
+
+
 def latent(d: Draws, rng: np.random.Generator, weekday: np.ndarray) -> Latent:
     """``weekday`` (days,) is the ISO weekday of each wake date (6, 7: Saturday, Sunday)."""
     weekend = np.isin(weekday, (6, 7))[None, :].astype(float)
     relapse = relapse_profile(d)
     z = d.effect_z
     baby, shift, ill = (event_profile(d, k) for k in ("new_baby", "shift_work", "illness"))
-    col = lambda a: a[:, None]  # noqa: E731
     after_change = (d.device_change_day[:, None] >= 0) & (
         np.arange(d.days)[None, :] >= d.device_change_day[:, None]
     )

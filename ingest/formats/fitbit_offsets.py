@@ -21,6 +21,7 @@ from datetime import timedelta
 import polars as pl
 
 from ingest.archive import Member
+from ingest.errors import InvalidValueError
 from ingest.formats import ParseOptions
 from ingest.formats.vendor_csv import header_of, read_text_csv, require_cells, times
 from ingest.formats.vendor_records import named
@@ -60,12 +61,21 @@ def read_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
     require_cells(frame, USER_SLEEPS_COLUMNS, member.display)
     start = times(frame, "sleep_start", UTC_FORMAT, member.display, aware=True)
     end = times(frame, "sleep_end", UTC_FORMAT, member.display, aware=True)
-    return frame.with_columns(
+    frame = frame.with_columns(
         start=start,
         end=end,
         start_offset=offset_minutes(pl.col("start_utc_offset")),
         end_offset=offset_minutes(pl.col("end_utc_offset")),
     )
+    for column, parsed in (("start_utc_offset", "start_offset"), ("end_utc_offset", "end_offset")):
+        bad = frame.filter(pl.col(parsed).is_null())
+        if bad.height:
+            raise InvalidValueError(
+                member.display,
+                f"column {column!r} is {bad[column][0]!r}, not an offset like -04:00",
+                record=f"line {bad['line'][0]}",
+            )
+    return frame
 
 
 def offset_table(siblings: Iterable[Member]) -> pl.DataFrame:

@@ -176,6 +176,11 @@ def test_heart_rate_bpm_as_text_names_the_record_and_field(fixtures_dir: Path) -
         load(fixtures_dir / "fitbit/broken/heart_rate-2024-01-01.json")
 
 
+def test_user_sleeps_offset_that_is_not_an_offset_names_the_line(fixtures_dir: Path) -> None:
+    with pytest.raises(InvalidValueError, match=r"line 3: column 'start_utc_offset' is 'EST'"):
+        load(fixtures_dir / "fitbit/broken/UserSleeps_2024-01-10.csv")
+
+
 def test_hrv_details_value_that_is_not_a_number_names_the_line(fixtures_dir: Path) -> None:
     with pytest.raises(InvalidValueError, match=r"line 3: column 'rmssd' is 'n/a'"):
         load(fixtures_dir / "fitbit/broken/Heart Rate Variability Details - 2024-01-12.csv")

@@ -38,9 +38,9 @@ The rules, written down once:
   larger of the two, so a daily total beside its own intervals is never added to them.
 * **Coverage.** Every patient gets every date from their first to their last date with any of the
   above; a date without data of a kind has nulls there and its ``has_*`` flag False, never zeros.
-  Exact duplicate records count once; records ending before they start, and asleep records of
-  no length, are ignored.
   ``utc_offset_min`` is the offset at the main period's end, else that of the day's last sample.
+* **Input.** Exact duplicate records count once; records ending before they start, and asleep
+  records of no length, are ignored; the order of the records never matters.
 """
 
 from __future__ import annotations
@@ -234,8 +234,6 @@ def _sleep_features(
             "sleep_periods",
             "sleep_source",
             "utc_offset_min",
-            "main_start",
-            "main_end",
         )
     )
 

@@ -24,6 +24,7 @@ days), so two overlapping exports give identical rows for the same night and ``l
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +52,7 @@ STAGES = (
     ("awakeSleepSeconds", "sleep_awake"),
 )
 OFFSET_REACH = timedelta(days=2)
+MAX_OFFSET = 24 * 60  # sorts after every real offset of the same instant
 UDS_NAME = re.compile(r"^UDSFile_.*\.json$")
 
 
@@ -124,13 +126,11 @@ def _uds_offsets(siblings: Iterable[Member], options: ParseOptions) -> list[tupl
 
 
 def _offset_at(offsets: list[tuple[datetime, int]], moment: datetime) -> int:
-    best = 0
-    for day_start, offset in offsets:  # a few hundred days at most, sorted
-        if day_start > moment:
-            break
-        if moment - day_start <= OFFSET_REACH:
-            best = offset
-    return best
+    """The offset of the latest UDS day starting at or before ``moment``, within reach."""
+    i = bisect_right(offsets, (moment, MAX_OFFSET)) - 1
+    if i >= 0 and moment - offsets[i][0] <= OFFSET_REACH:
+        return offsets[i][1]
+    return 0
 
 
 # -- UDSFile ---------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ def trips(
         for _ in range(rng.integers(1, 4)):
             zone = str(rng.choice([z for z in TRAVEL_ZONES if z != home[p]]))
             first, nights = int(rng.integers(1, max(2, days - 14))), int(rng.integers(4, 13))
+            overlaps = any(a - 3 < first + nights and first < a + k + 3 for a, k, _ in listed[p])
+            if overlaps:  # one trip at a time, with a few days at home between trips
+                continue
             where[p, first : first + nights] = ZONES.index(zone)
             listed[p].append((first, nights, zone))
     return where, listed

@@ -149,3 +149,64 @@ def test_a_short_cohort_has_no_relapse_without_a_baseline() -> None:
     c = simulate_cohort(4, 60, seed=1)
     assert c.labels["relapse_onset"].null_count() == 4
     assert c.nights.height == 240
+
+
+def test_on_a_trip_dates_and_clocks_are_the_destinations(cohort: Cohort) -> None:
+    trips = (
+        cohort.patients.select("patient_id", "trips")
+        .explode("trips")
+        .drop_nulls()
+        .with_columns(
+            zone=pl.col("trips").str.extract(r"^(\S+) "),
+            first=pl.col("trips").str.extract(r" (\d{4}-\d{2}-\d{2})\.\.").str.to_date(),
+            last=pl.col("trips").str.extract(r"\.\.(\d{4}-\d{2}-\d{2})$").str.to_date(),
+        )
+    )
+    assert trips.height > 5
+    away = cohort.days_frame.join(trips, on="patient_id").filter(
+        pl.col("date").is_between(pl.col("first") + timedelta(days=2), pl.col("last"))
+    )
+    assert (away["zone"] == away["zone_right"]).all()
+    nights = cohort.nights.join(away.select("patient_id", "date"), on=["patient_id", "date"])
+    # after the first two nights the body follows the local clock again: 02:00-07:00 midpoints
+    slept = nights.filter(pl.col("has_sleep"))
+    assert slept["sleep_midpoint_min"].is_between(720, 1260).mean() > 0.9
+
+
+def test_a_new_device_reads_hrv_about_ten_percent_differently(cohort: Cohort) -> None:
+    changed = cohort.patients.filter(
+        pl.col("device_change_on").is_not_null(), pl.col("second_vendor").is_null()
+    )
+    assert changed.height > 0
+    nights = cohort.nights.join(changed, on="patient_id").with_columns(
+        hrv=pl.coalesce("hrv_sdnn_ms", "hrv_rmssd_ms"),
+        after=pl.col("date") >= pl.col("device_change_on"),
+    )
+    # compare the 60 nights either side, away from any relapse
+    near = nights.filter(
+        (pl.col("date") - pl.col("device_change_on")).dt.total_days().abs() <= 60,
+        pl.col("relapse_onset").is_null(),
+    )
+    ratios = (
+        near.group_by("patient_id", "after")
+        .agg(pl.col("hrv").mean(), pl.col("device_hrv_factor").first())
+        .pivot("after", index=["patient_id", "device_hrv_factor"], values="hrv")
+        .with_columns(ratio=pl.col("true") / pl.col("false"))
+        .drop_nulls("ratio")
+    )
+    if ratios.height == 0:
+        pytest.skip("no device change away from a relapse for this seed")
+    assert ((ratios["ratio"] - ratios["device_hrv_factor"]).abs() < 0.08).mean() >= 0.75
+
+
+def test_life_events_move_sleep_without_a_relapse(cohort: Cohort) -> None:
+    babies = cohort.patients.filter(pl.col("life_event") == "new_baby")
+    assert babies["relapse_onset"].null_count() == babies.height
+    if babies.height == 0:
+        pytest.skip("no new baby drawn for this seed")
+    nights = cohort.nights.join(babies, on="patient_id").with_columns(
+        during=pl.col("date").is_between("life_event_start", "life_event_end"),
+    )
+    sleep = nights.group_by("patient_id", "during").agg(pl.col("sleep_main_min").median())
+    wide = sleep.pivot("during", index="patient_id", values="sleep_main_min")
+    assert (wide["true"] < wide["false"] - 30).all()

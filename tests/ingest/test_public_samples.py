@@ -150,3 +150,27 @@ def test_watch_sleep_stages_give_nights_equal_to_their_union(public_samples: Pat
     assert nights["sleep_total_min"].sum() == pytest.approx(union)
     assert set(nights["sleep_source"].drop_nulls()) == {"apple_health"}
     assert nights["sleep_efficiency"].drop_nulls().is_between(0, 1).all()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "fitbit/technoshaman001__sleepbiometrics/sleep-2020-05-17.json",
+        "fitbit/Arohasina__patina-engraver/Global Export Data/sleep-2026-03-18.json",
+    ],
+)
+def test_fitbit_nights_fall_on_its_date_of_sleep_with_its_minutes_asleep(
+    public_samples: Path, name: str
+) -> None:
+    """Fitbit dates every sleep log by the day it ends (``dateOfSleep``) and counts
+    ``minutesAsleep``; the nights table must agree, to Fitbit's 30-second rounding."""
+    path = public_samples / name
+    if not fitbit.FORMATS:
+        pytest.xfail("the fitbit parser has not landed yet")
+    asleep: dict[str, int] = {}
+    for log in json.loads(path.read_text()):
+        asleep[log["dateOfSleep"]] = asleep.get(log["dateOfSleep"], 0) + log["minutesAsleep"]
+    nights = build_nights(load(path).samples).filter("has_sleep")
+    assert [d.isoformat() for d in nights["date"]] == sorted(asleep)
+    for day, minutes in zip(nights["date"], nights["sleep_total_min"], strict=True):
+        assert minutes == pytest.approx(asleep[day.isoformat()], abs=3)

@@ -174,3 +174,21 @@ def test_fitbit_nights_fall_on_its_date_of_sleep_with_its_minutes_asleep(
     assert [d.isoformat() for d in nights["date"]] == sorted(asleep)
     for day, minutes in zip(nights["date"], nights["sleep_total_min"], strict=True):
         assert minutes == pytest.approx(asleep[day.isoformat()], abs=3)
+
+
+def test_garmin_nights_fall_on_its_calendar_date_with_its_stage_minutes(
+    public_samples: Path,
+) -> None:
+    path = public_samples / (
+        "garmin/WonderBeat__datasets/DI_CONNECT/DI-Connect-Wellness/"
+        "2023-05-14_2023-08-22_115618364_sleepData.json"
+    )
+    if not garmin.FORMATS:
+        pytest.xfail("the garmin parser has not landed yet")
+    stages = ("deepSleepSeconds", "lightSleepSeconds", "remSleepSeconds")
+    asleep = {
+        night["calendarDate"]: sum(night.get(key) or 0 for key in stages) / 60
+        for night in json.loads(path.read_text())
+    }
+    nights = build_nights(load(path).samples).filter("has_sleep")
+    assert dict(zip([d.isoformat() for d in nights["date"]], nights["sleep_total_min"])) == asleep

@@ -191,4 +191,5 @@ def test_garmin_nights_fall_on_its_calendar_date_with_its_stage_minutes(
         for night in json.loads(path.read_text())
     }
     nights = build_nights(load(path).samples).filter("has_sleep")
-    assert dict(zip([d.isoformat() for d in nights["date"]], nights["sleep_total_min"])) == asleep
+    days = [d.isoformat() for d in nights["date"]]
+    assert dict(zip(days, nights["sleep_total_min"], strict=True)) == asleep

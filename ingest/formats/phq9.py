@@ -19,8 +19,10 @@ unanswered. Other columns are ignored. Lines are numbered as in the file (the he
 
 **NHANES DPQ** — the CDC depression screener table (``SEQN, DPQ010 ... DPQ090, DPQ100``, values
 written as floats like ``1.0``). 7 (refused), 9 (don't know) and blank are unanswered items, and
-a respondent with an unanswered item has a null total. NHANES records no date: ``answered_at`` is
-null, and ``patient_id`` is ``nhanes-<SEQN>``, whatever patient the upload is for.
+a respondent with an unanswered item has a null total. Zeros written as
+``5.397605346934028e-79`` (an artefact of converting SAS transport files) read as 0. NHANES
+records no date: ``answered_at`` is null, and ``patient_id`` is ``nhanes-<SEQN>``, whatever
+patient the upload is for.
 
 For JSON, CSV and FHIR, the upload's patient id (``ParseOptions.patient_id``) wins; without one,
 the file's own ``patient_id`` (FHIR: the subject reference) is used.
@@ -136,20 +138,24 @@ def _read_csv(member: Member, options: ParseOptions) -> pl.DataFrame:
     ).with_row_index("line", offset=2)
 
 
-def _numbers(frame: pl.DataFrame, columns: list[str], file: str) -> pl.DataFrame:
+def _numbers(
+    frame: pl.DataFrame, columns: list[str], file: str, *, snap: float = 0.0
+) -> pl.DataFrame:
     """Cast text cells to whole numbers (``2`` or ``2.0``), blank to null; anything else is an
-    InvalidValueError naming the first offending line and column."""
+    InvalidValueError naming the first offending line and column. Values within ``snap`` of a
+    whole number are taken as it."""
     for column in columns:
         text = pl.col(column)
         number = text.cast(pl.Float64, strict=False)
-        bad = frame.filter((text != "") & (number.is_null() | (number != number.floor())))
+        off = (number - number.round()).abs() > snap
+        bad = frame.filter((text != "") & (number.is_null() | ~number.is_finite() | off))
         if bad.height:
             line, value = bad.select("line", column).row(0)
             raise InvalidValueError(
                 file, f"{column} is {value!r}, not a whole number", record=f"line {line}"
             )
     return frame.with_columns(
-        pl.when(pl.col(c) != "").then(pl.col(c).cast(pl.Float64).cast(pl.Int64)).alias(c)
+        pl.when(pl.col(c) != "").then(pl.col(c).cast(pl.Float64).round().cast(pl.Int64)).alias(c)
         for c in columns
     )
 
@@ -206,7 +212,9 @@ def parse_nhanes(member: Member, options: ParseOptions) -> pl.DataFrame:
     missing = [c for c in ("SEQN", *NHANES_ITEMS, "DPQ100") if c not in frame.columns]
     if missing:
         raise MalformedFileError(file, f"the header lacks {', '.join(missing)}", record="line 1")
-    frame = _numbers(frame.rename({"LINE": "line"}), ["SEQN", *NHANES_ITEMS, "DPQ100"], file)
+    # SAS transport files turned into CSV write some zeros as 5.397605346934028e-79
+    columns = ["SEQN", *NHANES_ITEMS, "DPQ100"]
+    frame = _numbers(frame.rename({"LINE": "line"}), columns, file, snap=1e-9)
     for column in (*NHANES_ITEMS, "DPQ100"):
         bad = frame.filter(~pl.col(column).is_in(list(NHANES_CODES)))
         if bad.height:

@@ -73,6 +73,17 @@ def test_nhanes_refused_and_dont_know_are_unanswered_and_leave_no_total() -> Non
     assert all(row["answered_at"] is None for row in entries.values())
 
 
+def test_nhanes_zeros_written_by_sas_conversion_read_as_zero() -> None:
+    entry = load(PHQ / "dpq_sas_zeros.csv").phq9.row(0, named=True)
+    assert items(entry) == [0, 1, 0, 2, 0, 0, 1, 0, 0]
+    assert (entry["patient_id"], entry["total"], entry["difficulty"]) == ("nhanes-109266", 4, 1)
+
+
+def test_csv_without_item_9_is_a_phq8() -> None:
+    entry = load(PHQ / "phq8.csv").phq9.row(0, named=True)
+    assert (entry["instrument"], entry["item_9"], entry["total"]) == ("phq8", None, 6)
+
+
 def test_fhir_response_items_are_matched_by_loinc_code_not_position() -> None:
     entry = load(PHQ / "questionnaire_response.json").phq9.row(0, named=True)
     assert items(entry) == [2, 2, 2, 2, 1, 1, 2, 1, 1]  # written in reverse order
@@ -156,6 +167,13 @@ def test_a_gad7_response_sharing_the_answer_codes_is_not_taken_for_a_phq9(tmp_pa
     loaded = load(tmp_path)  # a folder: the GAD-7 is skipped, the PHQ-9 read
     assert loaded.skipped == [f"{tmp_path}/gad7_response.json"]
     assert loaded.phq9["total"].to_list() == [14]
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "2.5", "two", "1e400"])
+def test_csv_cells_that_are_not_whole_numbers_are_refused(cell: str) -> None:
+    upload = f"answered_at,{','.join(PHQ9_ITEMS)}\n2024-01-01T08:00:00Z,0,0,{cell},0,0,0,0,0,0\n"
+    with pytest.raises(InvalidValueError, match=f"line 2: item_3 is '{cell}', not a whole number"):
+        load(upload.encode(), display="phq.csv")
 
 
 def test_json_that_is_not_json_is_malformed() -> None:

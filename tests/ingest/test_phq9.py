@@ -198,15 +198,23 @@ def csv_upload(rows: list[list[object]]) -> bytes:
     return "\n".join([header, *(",".join(map(str, row)) for row in rows)]).encode()
 
 
+phq8_or_9 = st.lists(st.integers(0, 3), min_size=8, max_size=9)
+
+
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(moments, answers), min_size=1, max_size=5, unique_by=lambda r: r[0]))
+@given(st.lists(st.tuples(moments, phq8_or_9), min_size=1, max_size=5, unique_by=lambda r: r[0]))
 def test_valid_answers_are_kept_and_totalled(records: list[tuple[datetime, list[int]]]) -> None:
     upload = json_upload([{"answered_at": at.isoformat(), "items": ans} for at, ans in records])
     entries = load(upload, display="phq.json").phq9
     assert entries.height == len(records)
     for at, ans in records:
         row = entries.filter(pl.col("answered_at") == at).row(0, named=True)
-        assert row["total"] == sum(ans) and 0 <= row["total"] <= 27
+        assert items(row)[: len(ans)] == ans
+        assert row["total"] == sum(ans)
+        if len(ans) == 8:
+            assert row["instrument"] == "phq8" and row["item_9"] is None and row["total"] <= 24
+        else:
+            assert row["instrument"] == "phq9" and row["total"] <= 27
 
 
 @settings(max_examples=40, deadline=None)

@@ -235,3 +235,39 @@ def test_dates_between_data_are_filled_with_nulls_never_zeros() -> None:
     assert not (gap["has_sleep"] or gap["has_steps"] or gap["has_hrv"] or gap["has_resting_hr"])
     assert night(nights, "2024-03-02", "p2")["sleep_total_min"] == 420
     assert nights.filter(pl.col("patient_id") == "p2").height == 1
+
+
+def test_a_gap_of_exactly_ninety_minutes_stays_in_the_night() -> None:
+    nights = build_nights(
+        frame(
+            sample("sleep_asleep", "2024-03-01T23:00", "2024-03-02T02:00"),
+            sample("sleep_asleep", "2024-03-02T03:30", "2024-03-02T07:00"),
+        )
+    )
+    row = night(nights, "2024-03-02")
+    assert row["sleep_periods"] == 1
+    assert row["sleep_main_min"] == 180 + 210
+    assert row["sleep_midpoint_min"] == 660 + 240  # half of 23:00-07:00, the wake-up included
+
+
+def test_efficiency_uses_in_bed_records_of_the_nights_own_source_only() -> None:
+    nights = build_nights(
+        frame(
+            sample("sleep_in_bed", "2024-03-01T20:00", "2024-03-02T09:00", source="apple_health"),
+            sample("sleep_in_bed", "2024-03-01T22:30", "2024-03-02T07:00", source="oura"),
+            sample("sleep_core", "2024-03-01T23:00", "2024-03-02T06:00", source="oura"),
+        )
+    )
+    assert night(nights, "2024-03-02")["sleep_efficiency"] == pytest.approx(420 / 510)
+
+
+def test_days_without_sleep_take_the_offset_of_their_last_sample() -> None:
+    nights = build_nights(
+        frame(
+            sample("sleep_asleep", "2024-03-01T23:00", "2024-03-02T07:00", offset=60),
+            sample("steps", "2024-03-03T09:00", "2024-03-03T10:00", value=10.0, offset=60),
+            sample("steps", "2024-03-03T20:00", "2024-03-03T21:00", value=10.0, offset=-300),
+        )
+    )
+    assert night(nights, "2024-03-02")["utc_offset_min"] == 60
+    assert night(nights, "2024-03-03")["utc_offset_min"] == -300

@@ -41,3 +41,28 @@ def robust_baseline(windows: np.ndarray, floors: np.ndarray) -> Baseline:
     mad, _ = nan_median(np.abs(windows - median[..., None]))
     scale = np.maximum(MAD_TO_SD * np.nan_to_num(mad, nan=0.0), floors)
     return Baseline(median, scale.astype(windows.dtype), valid)
+
+
+def weekday_profile(windows: np.ndarray, median: np.ndarray, min_per_day: int = 3) -> np.ndarray:
+    """Each weekday's median deviation from ``median``, shape [..., 7].
+
+    ``windows`` hold whole weeks (length a multiple of 7), so position ``i`` of every window
+    falls on weekday slot ``i % 7``; a slot with fewer than ``min_per_day`` valid nights is 0.
+    """
+    weeks = windows.shape[-1] // 7
+    deviations = windows[..., : weeks * 7] - median[..., None]
+    by_slot = np.swapaxes(deviations.reshape(*windows.shape[:-1], weeks, 7), -1, -2)
+    effect, n = nan_median(by_slot)
+    return np.where(n >= min_per_day, effect, 0.0).astype(windows.dtype)
+
+
+def lag1_autocorrelation(z: np.ndarray, cap: float = 0.8) -> np.ndarray:
+    """Lag-1 autocorrelation of standardised nights (last axis), over consecutive valid pairs,
+    clipped to [0, cap]."""
+    pairs = z[..., 1:] * z[..., :-1]
+    both = ~np.isnan(pairs)
+    num = np.where(both, pairs, 0.0).sum(axis=-1)
+    den = np.where(both, z[..., 1:] ** 2, 0.0).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(den > 0, num / den, 0.0)
+    return np.clip(phi, 0.0, cap)

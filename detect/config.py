@@ -20,7 +20,9 @@ class Channel:
     """One nightly series the passive detector watches."""
 
     name: str  # the nights column, or a derived series (sleep_irregularity_min)
-    group: str  # channels of one group count once in fusion (HRV as RMSSD or SDNN)
+    #: channels of one group count once in fusion (HRV as RMSSD or SDNN); a group's channels
+    #: share one depressive direction
+    group: str
     depressive: Depressive
     #: smallest robust SD accepted, so that a very regular person is not alarmed by noise
     scale_floor: float
@@ -30,7 +32,7 @@ class Channel:
 CHANNELS: tuple[Channel, ...] = (
     Channel("sleep_total_min", "sleep_duration", "both", 20.0),
     Channel("sleep_midpoint_min", "sleep_timing", "both", 15.0),
-    Channel("sleep_irregularity_min", "sleep_timing", "up", 10.0),
+    Channel("sleep_irregularity_min", "sleep_irregularity", "up", 10.0),
     Channel("hrv_rmssd_ms", "hrv", "down", 2.0),
     Channel("hrv_sdnn_ms", "hrv", "down", 2.0),
     Channel("resting_hr_bpm", "resting_hr", "up", 1.0),
@@ -48,24 +50,33 @@ class DetectConfig:
     baseline_nights: int = 56
     baseline_min_valid: int = 14
     evidence_nights: int = 21
+    #: remove each person's weekly rhythm (weekday medians of the baseline); needs whole weeks
+    weekday_adjust: bool = True
+    #: measure shifts in long-run SDs, sqrt((1 + phi) / (1 - phi)), phi the lag-1 autocorrelation
+    autocorr_adjust: bool = True
 
-    # online detection: two-sided CUSUM over baseline-standardised values
-    cusum_k: float = 0.5  # allowance, in robust SD (detects shifts of about 2k and more)
+    # fusion and online detection: a one-sided CUSUM over the composite of the oriented
+    # group series (see detect.fusion)
+    #: (group, weight); others weigh 1. Sleep timing is down-weighted: on the simulated
+    #: cohorts its weekly rhythm and travel made it the noisiest witness
+    group_weights: tuple[tuple[str, float], ...] = (
+        ("sleep_timing", 0.5),
+        ("sleep_irregularity", 0.5),
+    )
+    cusum_k: float = 0.75  # allowance, in long-run SD of the composite
     cusum_h: float = 5.0  # decision threshold
-    z_clip: float = 4.0  # one wild night moves the CUSUM by at most this much
-    min_evidence_valid: int = 5  # valid nights in the evidence window for a channel to count
+    z_clip: float = 4.0  # one wild night moves a channel by at most this much
+    min_evidence_valid: int = 5  # composite nights in the evidence window
+    high_h_factor: float = 2.0  # severity high from a CUSUM this many times h
 
-    # confirmation: one mean shift (linear-kernel cost, as ruptures KernelCPD) inside the
-    # evidence window, with the penalty scaled by the series' own noise
+    # confirmation: one mean shift (linear-kernel cost, as ruptures KernelCPD) of the composite
+    # inside the evidence window, the penalty in units of its noise variance
     confirm: bool = True
     confirm_min_size: int = 7
-    confirm_penalty: float = 2.0  # times sigma^2 * log(n)
+    confirm_penalty: float = 2.0  # times log(n)
 
-    # fusion
-    min_groups: int = 2  # metric groups that must agree in the depressive direction
-    strong_h_factor: float = 2.5  # or one group whose CUSUM reaches this many times h
-    high_groups: int = 3  # severity high from this many groups ...
-    high_h_factor: float = 3.0  # ... or a CUSUM this many times h in two groups
+    # explanation: groups whose oriented mean over the shift reaches this are named
+    explain_min_z: float = 0.75
     refractory_days: int = 21
 
     # data gaps
@@ -79,6 +90,9 @@ class DetectConfig:
     reliable_rise: int = 5
     recent_days: int = 56  # the "recent level" is the median of entries this far back
     rise_min_total: int = 0  # a reliable rise counts from this total up
+
+    def weight(self, group: str) -> float:
+        return dict(self.group_weights).get(group, 1.0)
 
     @property
     def history_nights(self) -> int:

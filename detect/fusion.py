@@ -1,10 +1,14 @@
-"""Direction-aware fusion: one passive judgement per patient and day from all channels.
+"""Direction-aware fusion: one composite night-by-night score across metric groups.
 
-Channels of one group (HRV as RMSSD or SDNN; sleep midpoint and irregularity) count once. A
-day is a candidate when at least ``min_groups`` groups alarm in their depressive direction, or
-one group alarms with a CUSUM of ``strong_h_factor`` times the threshold. Severity is high with
-``high_groups`` groups, or with two groups and one of them past ``high_h_factor`` times the
-threshold; moderate otherwise. Gap days are never candidates.
+Each channel's standardised nights are turned so that the depressive direction is positive
+(HRV and steps down, resting heart rate up; sleep duration either way, so there are two
+orientations, "sleep up" and "sleep down"). Channels of one group (HRV as RMSSD or SDNN) are
+averaged, and the groups present on a night are combined as ``sum(z) / sqrt(count)``: with
+independent noise this stays a unit-variance series, while a shift that several metrics agree
+on adds up. A one-sided CUSUM over the evidence window of the composite flags a shift within
+days of its start, and a penalised single mean shift (the linear-kernel cost of
+ruptures' KernelCPD) must be found in the evidence window to confirm it. One very strong metric
+moves the composite on its own; two moderate ones are needed otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from detect.config import DetectConfig
-from detect.passive import ChannelEvidence
+from detect.confirm import best_single_split, confirmed
+from detect.cusum import two_sided_cusum
+from detect.passive import ChannelHistory
 
 RANK_MODERATE, RANK_HIGH = 1, 2
 
@@ -22,22 +28,83 @@ RANK_MODERATE, RANK_HIGH = 1, 2
 @dataclass(frozen=True)
 class Fused:
     rank: np.ndarray  # int8 [patient, judged day]: 0 none, 1 moderate, 2 high
-    groups: np.ndarray  # int [patient, judged day]: groups in alarm
+    orientation: np.ndarray  # int8 [patient, judged day]: +1 sleep counted up, -1 down
+    onset: np.ndarray  # offset in the evidence window where the shift began
+    stat: np.ndarray  # composite CUSUM on the judged day
+    #: [patient, judged day, group, night]: the oriented group series of the chosen orientation
+    groups: np.ndarray
 
 
-def fuse(evidence: ChannelEvidence, gap: np.ndarray, config: DetectConfig) -> Fused:
-    names = sorted({c.group for c in config.channels})
-    strength = np.where(evidence.alarm, evidence.stat / config.cusum_h, 0.0)
-    per_group = np.stack(
-        [
-            strength[..., [i for i, c in enumerate(config.channels) if c.group == g]].max(axis=-1)
-            for g in names
-        ],
-        axis=-1,
-    )
-    groups = np.count_nonzero(per_group > 0, axis=-1)
-    strongest = per_group.max(axis=-1)
-    candidate = (groups >= config.min_groups) | (strongest >= config.strong_h_factor)
-    high = (groups >= config.high_groups) | ((groups >= 2) & (strongest >= config.high_h_factor))
-    rank = np.where(candidate & ~gap, np.where(high, RANK_HIGH, RANK_MODERATE), 0)
-    return Fused(rank.astype(np.int8), groups)
+def group_names(config: DetectConfig) -> list[str]:
+    return list(dict.fromkeys(c.group for c in config.channels))
+
+
+def oriented_groups(history: ChannelHistory, config: DetectConfig) -> np.ndarray:
+    """[patient, judged day, group, night], depressive direction positive, with two-sided
+    groups (sleep duration and timing) counted upward."""
+    out = []
+    for g in group_names(config):
+        members = [i for i, c in enumerate(config.channels) if c.group == g]
+        sign = -1.0 if config.channels[members[0]].depressive == "down" else 1.0
+        if len(members) == 1:
+            out.append(sign * history.z[..., members[0], :])
+            continue
+        # several channels measure one thing (HRV as RMSSD or SDNN): average those present
+        part = history.z[..., members, :]
+        seen = np.count_nonzero(~np.isnan(part), axis=-2)
+        total = np.where(np.isnan(part), 0.0, part).sum(axis=-2)
+        out.append(sign * np.where(seen > 0, total / np.maximum(seen, 1), np.nan))
+    return np.stack(out, axis=-2).astype(history.z.dtype)
+
+
+def two_sided(config: DetectConfig) -> np.ndarray:
+    """Per group: +1, or -1 for the two-sided groups (flipped for the "sleep down" view)."""
+    first = {c.group: c.depressive for c in reversed(config.channels)}
+    return np.array([-1.0 if first[g] == "both" else 1.0 for g in group_names(config)])
+
+
+def composite(groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Nights combined across groups (axis -2): sum(w z) / sqrt(sum w^2), NaN with none."""
+    seen = ~np.isnan(groups)
+    w = weights[:, None] * seen
+    total = np.where(seen, groups * weights[:, None], 0.0).sum(axis=-2)
+    norm = np.sqrt((w**2).sum(axis=-2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(norm > 0, total / norm, np.nan)
+
+
+def fuse(history: ChannelHistory, gap: np.ndarray, config: DetectConfig) -> Fused:
+    """The stronger of the two sleep orientations, per patient and day."""
+    groups = oriented_groups(history, config)
+    flip = two_sided(config).astype(groups.dtype)[:, None]
+    up = _fuse_oriented(groups, gap, config, 1)
+    return _stronger(up, _fuse_oriented(groups * flip, gap, config, -1))
+
+
+def _fuse_oriented(
+    groups: np.ndarray, gap: np.ndarray, config: DetectConfig, sleep_sign: int
+) -> Fused:
+    b = config.baseline_nights
+    weights = np.array([config.weight(g) for g in group_names(config)], dtype=np.float32)
+    comp = composite(groups, weights)
+    scores = two_sided_cusum(comp[..., b:], config.cusum_k)
+    stat, onset = scores.up, scores.onset_up
+    alarm = (stat >= config.cusum_h) & (scores.valid >= config.min_evidence_valid) & ~gap
+    if config.confirm and alarm.any():
+        p, j = np.nonzero(alarm)
+        split = best_single_split(comp[p, j], config.confirm_min_size, b)
+        alarm[p, j] = confirmed(split, config.confirm_penalty, np.ones(p.size))
+    high = stat >= config.high_h_factor * config.cusum_h
+    rank = np.where(alarm, np.where(high, RANK_HIGH, RANK_MODERATE), 0).astype(np.int8)
+    return Fused(rank, np.full(rank.shape, sleep_sign, np.int8), onset, stat, groups)
+
+
+def _stronger(a: Fused, b: Fused) -> Fused:
+    """Per patient and day, the orientation with the higher rank (then the higher CUSUM)."""
+    take_b = (b.rank > a.rank) | ((b.rank == a.rank) & (b.stat > a.stat))
+
+    def pick(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        mask = take_b.reshape(take_b.shape + (1,) * (x.ndim - take_b.ndim))
+        return np.where(mask, y, x)
+
+    return Fused(*(pick(x, y) for x, y in zip(vars(a).values(), vars(b).values(), strict=True)))

@@ -17,15 +17,16 @@ import polars as pl
 from detect.config import DEFAULT, DetectConfig
 from detect.cube import NightCube, night_cube
 from detect.explain import gap_sentence, passive_sentence
-from detect.fusion import fuse
+from detect.fusion import Fused, fuse, group_names
 from detect.gaps import first_of_episode, gap_days
-from detect.passive import ChannelEvidence, channel_evidence
+from detect.passive import ChannelHistory, channel_history
 from detect.phq9_rules import score_entries, signals_from_scored
 from detect.signals import Direction, MetricChange, Signal
 
 PASSIVE = "phenowatch.passive"
 GAPS = "phenowatch.gaps"
-BLOCK = 4096  # patients per block: keeps the window arrays to a few hundred MB
+#: patient-days per block: keeps the window arrays to a few hundred MB
+BLOCK_PATIENT_DAYS = 100_000
 SEVERITY = {1: "moderate", 2: "high"}
 
 
@@ -51,8 +52,9 @@ def detect_range(
     cube = night_cube(nights, first, end, config)
     judged = range(config.history_nights - 1, (end - first).days + 1)
     out: list[Signal] = []
-    for lo in range(0, len(cube.patients), BLOCK):
-        block = slice(lo, lo + BLOCK)
+    size = max(1, BLOCK_PATIENT_DAYS // len(judged))
+    for lo in range(0, len(cube.patients), size):
+        block = slice(lo, lo + size)
         out += _passive_block(cube, block, judged, lead, config)
     phq = phq9.filter(pl.col("answered_at").dt.date() <= end)
     scored = score_entries(phq, config).filter(pl.col("answered_on") >= start)
@@ -65,19 +67,20 @@ def _passive_block(
 ) -> list[Signal]:
     values = cube.values[block]
     gap, recent = gap_days(cube.has_sleep[block], judged, config)
-    evidence = channel_evidence(values, judged, config)
-    fused = fuse(evidence, gap, config)
+    history = channel_history(values, judged, config)
+    fused = fuse(history, gap, config)
     fire = first_of_episode(fused.rank, config.refractory_days)
     gap_fire = first_of_episode(gap.astype(np.int8), config.gap_refractory_days)
     fire[:, :lead] = False
     gap_fire[:, :lead] = False
+    ids = cube.patients[block]
     out: list[Signal] = []
     # one Python step per signal fired: signals are rare and each needs its own sentence
     for p, j in zip(*np.nonzero(gap_fire), strict=True):
         day = cube.day(judged.start + j)
         out.append(
             Signal(
-                patient_id=str(cube.patients[block][p]),
+                patient_id=str(ids[p]),
                 kind="data_gap",
                 severity="info",
                 fired_on=day,
@@ -89,64 +92,67 @@ def _passive_block(
             )
         )
     for p, j in zip(*np.nonzero(fire), strict=True):
+        d = judged.start + int(j)
+        begin = d - config.evidence_nights + 1 + int(fused.onset[p, j])
+        changes = _changes(
+            values[p, begin : d + 1], history, fused, int(p), int(j), begin - d, config
+        )
+        day, start = cube.day(d), cube.day(begin)
         out.append(
-            _passive_signal(
-                cube, block, values[p], p, j, judged, evidence, fused.rank[p, j], config
+            Signal(
+                patient_id=str(ids[p]),
+                kind="passive_change",
+                severity=SEVERITY[int(fused.rank[p, j])],  # type: ignore[arg-type]
+                fired_on=day,
+                window_start=start,
+                window_end=day,
+                explanation=passive_sentence(changes, (day - start).days + 1),
+                detector=PASSIVE,
+                detector_version=config.version,
+                changes=changes,
             )
         )
     return out
 
 
-def _passive_signal(
-    cube: NightCube,
-    block: slice,
-    series: np.ndarray,
+def _changes(
+    run: np.ndarray,
+    history: ChannelHistory,
+    fused: Fused,
     p: int,
     j: int,
-    judged: range,
-    ev: ChannelEvidence,
-    rank: int,
+    first: int,
     config: DetectConfig,
-) -> Signal:
-    d = judged.start + j
-    e = config.evidence_nights
-    changes: list[MetricChange] = []
-    starts: list[int] = []
-    seen_groups: set[str] = set()
-    order = np.argsort(-ev.stat[p, j])
-    for c in order:
-        channel = config.channels[c]
-        if not ev.alarm[p, j, c] or channel.group in seen_groups:
+) -> tuple[MetricChange, ...]:
+    """The groups that moved over the shift (``run``: its nights, [night, channel]), each as
+    its best-observed channel, strongest first; the strongest alone if none reaches
+    ``explain_min_z``."""
+    oriented = fused.groups[p, j, :, first:]
+    seen = np.count_nonzero(~np.isnan(oriented), axis=-1)
+    strength = np.where(seen > 0, np.nansum(oriented, axis=-1) / np.maximum(seen, 1), -np.inf)
+    names = group_names(config)
+    chosen = [g for g in np.argsort(-strength) if strength[g] >= config.explain_min_z]
+    chosen = chosen or [int(np.argmax(strength))]
+    out: list[MetricChange] = []
+    for g in chosen:
+        members = [i for i, c in enumerate(config.channels) if c.group == names[g]]
+        c = max(members, key=lambda i: np.count_nonzero(~np.isnan(run[:, i])))
+        if not np.any(~np.isnan(run[:, c])):
             continue
-        seen_groups.add(channel.group)
-        begin = d - e + 1 + int(ev.onset[p, j, c])
-        starts.append(begin)
-        current = float(np.nanmedian(series[begin : d + 1, c]))
-        base = float(ev.median[p, j, c])
-        changes.append(
+        current = float(np.nanmedian(run[:, c]))
+        base = float(history.median[p, j, c])
+        name = config.channels[c].name
+        out.append(
             MetricChange(
-                metric=channel.name,
-                direction=_direction(channel.name, int(ev.direction[p, j, c])),
+                metric=name,
+                direction=_direction(name, 1 if current >= base else -1),
                 baseline=base,
                 current=current,
-                z=(current - base) / float(ev.scale[p, j, c]),
+                z=(current - base) / float(history.scale[p, j, c]),
                 pct=(current - base) / base if base > 0 else None,
             )
         )
-    window_start = cube.day(min(starts))
-    day = cube.day(d)
-    return Signal(
-        patient_id=str(cube.patients[block][p]),
-        kind="passive_change",
-        severity=SEVERITY[int(rank)],  # type: ignore[arg-type]
-        fired_on=day,
-        window_start=window_start,
-        window_end=day,
-        explanation=passive_sentence(tuple(changes), (day - window_start).days + 1),
-        detector=PASSIVE,
-        detector_version=config.version,
-        changes=tuple(changes),
-    )
+    return tuple(out)
 
 
 def _direction(metric: str, sign: int) -> Direction:

@@ -127,6 +127,13 @@ def _answer(value_holder: dict[str, Any], field: Field, file: str, record: str) 
         quantity = value_holder["valueQuantity"]
         value = quantity.get("value") if isinstance(quantity, dict) else None
         return whole_number(value, file, record, field)
+    other = sorted(key for key in value_holder if key.startswith("value"))
+    if other:
+        raise InvalidValueError(
+            file,
+            f"{field} is answered as {other[0]}, not as a coded or whole-number answer",
+            record=record,
+        )
     return None
 
 

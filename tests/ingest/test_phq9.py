@@ -158,6 +158,13 @@ def test_a_bad_record_rejects_the_whole_file_naming_file_record_and_field(
     assert words in message
 
 
+def test_a_fhir_answer_of_an_unreadable_type_is_refused() -> None:
+    response = json.loads((PHQ / "questionnaire_response.json").read_text())
+    response["item"][0]["item"][0]["answer"] = [{"valueString": "sometimes"}]  # item 9
+    with pytest.raises(InvalidValueError, match="item_9 is answered as valueString"):
+        load(json.dumps(response).encode(), display="qr.json")
+
+
 def test_a_gad7_response_sharing_the_answer_codes_is_not_taken_for_a_phq9(tmp_path: Path) -> None:
     gad7 = PHQ / "other" / "gad7_response.json"
     with pytest.raises(UnknownFormatError):

@@ -94,11 +94,10 @@ class UploadWorker:
             added = store_nights(session, patient_id=patient_id, nights=nights, now=now)
             phq9_added = 0
             if loaded.phq9.height:
-                before = loaded.phq9.height
                 submit_phq9(
                     session, patient_id=patient_id, entries=loaded.phq9, actor=self.name, now=now
                 )
-                phq9_added = before
+                phq9_added = int(loaded.phq9["answered_at"].is_not_null().sum())
             uploads.finish(held, now=now, nights_added=added, phq9_added=phq9_added)
             mark_for_detection(session, patient_id=patient_id, now=now)
             self._audit(session, upload_id, patient_id, "done")

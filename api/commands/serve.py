@@ -85,3 +85,5 @@ def _backend(settings: Settings) -> str:
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # job bookkeeping lines say nothing an operator needs; failures are still logged
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -100,6 +100,8 @@ def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> dic
         ) from error
     if loaded.phq9.height == 0 or loaded.samples.height:
         raise InvalidInput(f"{display}: not a PHQ-9 submission", field="body")
+    if loaded.phq9["answered_at"].null_count():
+        raise InvalidInput(f"{display}: every answer needs its answered_at", field="answered_at")
     opened = submit_phq9(
         ctx.session,
         patient_id=patient_id,

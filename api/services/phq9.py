@@ -20,10 +20,12 @@ from ingest.schema import PHQ9
 def store_phq9(
     session: Session, *, patient_id: str, entries: pl.DataFrame, now: datetime | None = None
 ) -> pl.DataFrame:
-    """Stores the entries not stored before (same patient and answer time) and returns them."""
+    """Stores the entries not stored before (same patient and answer time) and returns them.
+    Entries without an answer time (NHANES tables record none) cannot be placed and are left."""
     now = now or datetime.now(UTC)
     frame = (
-        entries.with_columns(pl.lit(patient_id).alias("patient_id"))
+        entries.filter(pl.col("answered_at").is_not_null())
+        .with_columns(pl.lit(patient_id).alias("patient_id"))
         .select(list(PHQ9))
         .unique(subset=["answered_at"], keep="last", maintain_order=True)
         .sort("answered_at")

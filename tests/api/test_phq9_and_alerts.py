@@ -189,3 +189,40 @@ def test_detection_opens_a_relapse_alert_once_however_often_it_runs(
     assert "phq9_relapse" in [a.kind for a in opened_now] + [a.kind for a in first]
     assert second == []
     assert kinds.count("phq9_relapse") == 1
+
+
+def test_the_safety_alert_reaches_the_teams_webhook_before_the_submission_returns(
+    client: TestClient, world: World, engine: Engine, clock: FixedClock
+) -> None:
+    from api.store.webhooks import EVENT_TYPES, WebhookEndpoint
+    from api.webhooks.signing import generate_secret
+    from tests.api.webhook_receiver import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    try:
+        secret = generate_secret()
+        receiver.secrets["/hook"] = secret
+        with transaction(make_session_factory(engine)) as s:
+            s.add(
+                WebhookEndpoint(
+                    team_id=world.team_a,
+                    url=receiver.url(),
+                    secret=secret,
+                    event_types=list(EVENT_TYPES),
+                    description="on-call",
+                    active=True,
+                    created_at=clock.now(),
+                )
+            )
+        response = client.post(
+            "/v1/patients/p1/phq9",
+            content=_answers("2026-03-02T08:00:00Z", [0, 0, 0, 0, 0, 0, 0, 0, 2]),
+            headers=world.auth(world.p1),
+        )
+        arrived = list(receiver.received)  # no waiting: it must already be there
+    finally:
+        receiver.stop()
+    assert response.status_code == 201
+    assert [(r.payload["type"], r.payload["data"]["kind"]) for r in arrived] == [
+        ("alert.opened", "phq9_safety")
+    ]

@@ -48,7 +48,7 @@ class DetectConfig:
     # baseline: median and MAD over the valid nights of a trailing window that ends
     # just before the evidence window
     baseline_nights: int = 56
-    baseline_min_valid: int = 14
+    baseline_min_valid: int = 28
     evidence_nights: int = 21
     #: remove each person's weekly rhythm (weekday medians of the baseline); needs whole weeks
     weekday_adjust: bool = True

@@ -67,17 +67,26 @@ def _passive_block(
 ) -> list[Signal]:
     values = cube.values[block]
     gap, recent = gap_days(cube.has_sleep[block], judged, config)
-    history = channel_history(values, judged, config)
+    gap_fire = first_of_episode(gap.astype(np.int8), config.gap_refractory_days)[:, lead:]
+    gap, recent = gap[:, lead:], recent[:, lead:]
+    shown = range(judged.start + lead, judged.stop)
+    history = channel_history(values, shown, config)
     fused = fuse(history, gap, config)
-    fire = first_of_episode(fused.rank, config.refractory_days)
-    gap_fire = first_of_episode(gap.astype(np.int8), config.gap_refractory_days)
-    fire[:, :lead] = False
-    gap_fire[:, :lead] = False
+    # the refractory rule reads the days before the range; only patients with a candidate
+    # in the range need them scored
+    earlier = np.zeros((values.shape[0], lead), np.int8)
+    need = np.flatnonzero(fused.rank.any(axis=1))
+    if need.size and lead:
+        before = range(judged.start, judged.start + lead)
+        lead_gap, _ = gap_days(cube.has_sleep[block][need], before, config)
+        earlier[need] = fuse(channel_history(values[need], before, config), lead_gap, config).rank
+    rank = np.concatenate([earlier, fused.rank], axis=1)
+    fire = first_of_episode(rank, config.refractory_days)[:, lead:]
     ids = cube.patients[block]
     out: list[Signal] = []
     # one Python step per signal fired: signals are rare and each needs its own sentence
     for p, j in zip(*np.nonzero(gap_fire), strict=True):
-        day = cube.day(judged.start + j)
+        day = cube.day(shown.start + j)
         out.append(
             Signal(
                 patient_id=str(ids[p]),
@@ -92,7 +101,7 @@ def _passive_block(
             )
         )
     for p, j in zip(*np.nonzero(fire), strict=True):
-        d = judged.start + int(j)
+        d = shown.start + int(j)
         begin = d - config.evidence_nights + 1 + int(fused.onset[p, j])
         changes = _changes(
             values[p, begin : d + 1], history, fused, int(p), int(j), begin - d, config

@@ -335,3 +335,12 @@ def test_exports_give_the_nights_worked_out_by_hand(name: str) -> None:
     loaded = load(APPLE / f"{name}.xml", patient_id="p-017", metrics=NIGHTS_METRICS)
 
     assert_frame_equal(build_nights(loaded.samples), expected)
+
+
+def test_an_unknown_hktimezone_leaves_the_offset_written_in_the_date() -> None:
+    data = (APPLE / "export_v14.xml").read_bytes().replace(b"America/New_York", b"Mars/Olympus")
+
+    samples = load(data, display="export.xml").samples
+    night = samples.filter(pl.col("start") == t("2024-03-10 03:10"))
+
+    assert night["utc_offset_min"].to_list() == [60]

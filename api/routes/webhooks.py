@@ -1,5 +1,9 @@
 """Care teams' webhook endpoints over HTTP: register (the secret is shown once), list, delete,
-and read the delivery log with every attempt. Coordinators of the team, or an admin."""
+and read the delivery log with every attempt. Coordinators of the team, or an admin.
+
+What a registered endpoint receives is described in ``api.webhooks.outbox`` (the payload) and
+``api.webhooks.signing`` (the Standard Webhooks headers); the same text is in the OpenAPI
+description of ``POST /v1/teams/{team_id}/webhooks``."""
 
 from __future__ import annotations
 
@@ -118,7 +122,39 @@ class AttemptList(BaseModel):
     items: list[AttemptOut]
 
 
-@router.post("/webhooks", status_code=status.HTTP_201_CREATED, name="register_webhook")
+REGISTER_DESCRIPTION = """
+Registers an HTTPS endpoint of the team's own system. The response carries the signing secret
+(`whsec_…`) once: store it, it cannot be read again (delete and register anew to rotate it).
+
+Each alert change is POSTed as JSON, signed per Standard Webhooks (`webhook-id`,
+`webhook-timestamp`, `webhook-signature` headers; verify with any Standard Webhooks library,
+e.g. `Webhook(secret).verify(body, headers)`). The body:
+
+```json
+{"type": "alert.opened", "timestamp": "2026-11-24T08:15:02Z",
+ "data": {"alert_id": 42, "patient_id": "p-0012", "team_id": 3, "kind": "phq9_safety",
+          "severity": "urgent", "status": "open", "fired_on": "2026-11-24",
+          "window_start": "2026-11-24", "window_end": "2026-11-24",
+          "explanation": "…", "opened_at": "…", "acknowledged_at": null,
+          "resolved_at": null, "escalated_at": null,
+          "url": "https://…/v1/alerts/42"}}
+```
+
+Types: `alert.opened`, `alert.acknowledged`, `alert.resolved`, `alert.escalated`. Answer 2xx
+to accept; anything else (or no answer within 5 s) is retried with exponential backoff and
+full jitter (waits drawn up to a ceiling doubling from 30 s to 6 h), up to 12 attempts over
+about 7 hours on average, with the same `webhook-id` (use it to drop duplicates). Urgent
+alerts are sent at once, before the PHQ-9 submission that raised them is answered.
+"""
+
+
+@router.post(
+    "/webhooks",
+    status_code=status.HTTP_201_CREATED,
+    name="register_webhook",
+    summary="Register a webhook endpoint (the secret is shown once)",
+    description=REGISTER_DESCRIPTION,
+)
 def register_webhook(team_id: int, body: EndpointIn, ctx: TeamManager) -> RegisteredEndpointOut:
     registered = service.register_endpoint(
         ctx.session,

@@ -27,7 +27,7 @@ import random
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,9 +45,11 @@ USER_AGENT = "phenowatch-webhooks/1"
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 8
+    # With full jitter the 11 waits add up to about 7 hours on average (at most 14.5): a
+    # receiver down for a night still gets every alert once it is back.
+    max_attempts: int = 12
     base_delay: timedelta = timedelta(seconds=30)
-    max_delay: timedelta = timedelta(hours=4)
+    max_delay: timedelta = timedelta(hours=6)
     timeout: float = 5.0  # seconds per attempt from the scheduled job
     urgent_timeout: float = 2.0  # seconds per attempt from deliver_now, inside a request
     # A claimed delivery is not due again before this, so a worker that died mid-send is
@@ -193,7 +195,7 @@ def _send_all(
     if not claimed:
         return
     with httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls_context()) as client:
-        send: Callable[[_Claimed], _Outcome] = lambda item: _post(client, item)  # noqa: E731
+        send = functools.partial(_post, client)
         if len(claimed) == 1:
             outcomes = [send(claimed[0])]
         else:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from lxml import etree
 
@@ -92,7 +92,7 @@ def _end_of(head: bytes, token: bytes, pos: int, display: str, what: str) -> int
     return end + len(token)
 
 
-def _unterminated(head: bytes, display: str, what: str) -> None:
+def _unterminated(head: bytes, display: str, what: str) -> NoReturn:
     if len(head) >= PROLOG_LIMIT:
         raise UnsafeInputError(
             display, f"XML prolog ({what}) runs past the first {PROLOG_LIMIT} bytes: refused"

@@ -344,3 +344,11 @@ def test_an_unknown_hktimezone_leaves_the_offset_written_in_the_date() -> None:
     night = samples.filter(pl.col("start") == t("2024-03-10 03:10"))
 
     assert night["utc_offset_min"].to_list() == [60]
+
+
+def test_a_dtd_too_long_to_be_an_export_is_refused_before_parsing() -> None:
+    padding = b"<!ELEMENT Padding EMPTY>\n" * 50_000  # 1.25 MB of declarations, never closed
+    data = b'<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n' + padding
+
+    with pytest.raises(UnsafeInputError, match="runs past the first 1048576 bytes"):
+        load(data, display="export.xml")

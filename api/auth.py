@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.clock import Clock
+from api.db import begin_immediate
 from api.jobs import deliver_urgent
 from api.services import audit
 from api.services.alerts import DELIVER_NOW_KEY, PUBLIC_URL_KEY
@@ -72,6 +73,10 @@ def get_session(request: Request) -> Iterator[Session]:
         session.info[PUBLIC_URL_KEY] = state.settings.public_url
         try:
             with session.begin():
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    # a write takes SQLite's write lock up front: a read snapshot cannot be
+                    # upgraded once another writer has committed (no effect on PostgreSQL)
+                    begin_immediate(session)
                 yield session
                 _write_audit(session, request, outcome=None)
         except BaseException as error:

@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import Clock
+from api.db import begin_immediate
 from api.services.alerts import DELIVER_NOW_KEY, PUBLIC_URL_KEY
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,10 @@ def unit_of_work(
 
 
 def run_job(factory: sessionmaker[Session], job: Callable[[Session], T], *, clock: Clock) -> T:
+    """Runs a job that reads then writes as one transaction holding SQLite's write lock from
+    the start (PostgreSQL: an ordinary transaction)."""
     with unit_of_work(factory, clock=clock) as session:
+        begin_immediate(session)
         return job(session)
 
 

@@ -160,6 +160,7 @@ async def _spool(request: Request, spool_dir: Path, limit: int) -> uploads.Recei
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(limit)
+    spool_dir = spool_dir.resolve()  # workers elsewhere find the file whatever their cwd
     spool_dir.mkdir(parents=True, exist_ok=True)
     partial = spool_dir / f"{uuid.uuid4()}.part"
     digest = hashlib.sha256()

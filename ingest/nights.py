@@ -26,7 +26,7 @@ The rules, written down once:
 * **Efficiency** is asleep minutes / in-bed minutes, only when the night's sources recorded
   in-bed time overlapping its sleep. In-bed time is the union of those in-bed records and the
   asleep intervals, so efficiency never exceeds 1.
-* **HRV** (SDNN and RMSSD kept apart): the mean of timed samples starting during the main period,
+* **HRV** (SDNN and RMSSD kept apart): the mean of timed samples overlapping the main period,
   else the mean of the daily values for that date (a daily value starts at local midnight and lasts
   exactly 24 hours, see ``ingest.schema``).
 * **Resting heart rate**: the mean of the ``resting_heart_rate`` values (daily or timed) whose
@@ -298,16 +298,16 @@ def _hrv(samples: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
     )
     timed = (
         hrv.filter(~_is_daily())
-        .sort("start")
+        .sort("end")
         .join_asof(
             mains,
-            left_on="start",
+            left_on="end",
             right_on="main_start",
             by="patient_id",
             strategy="backward",
             check_sortedness=False,
         )
-        .filter(pl.col("start") <= pl.col("main_end"))
+        .filter(pl.col("start") <= pl.col("main_end"))  # overlaps the main period
         .group_by("patient_id", "date", "metric")
         .agg(pl.col("value").mean().alias("night"))
     )

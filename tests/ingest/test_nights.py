@@ -173,6 +173,17 @@ def test_hrv_is_the_mean_of_readings_during_the_main_sleep_else_the_daily_value(
     assert second["hrv_sdnn_ms"] is None and not second["has_sleep"]
 
 
+def test_an_hrv_window_that_began_just_before_sleep_counts_for_the_night() -> None:
+    nights = build_nights(
+        frame(
+            sample("sleep_asleep", "2024-03-01T23:00", "2024-03-02T07:00"),
+            sample("hrv_rmssd", "2024-03-01T22:55", "2024-03-01T23:05", value=38.0),
+            sample("hrv_rmssd", "2024-03-01T21:00", "2024-03-01T21:05", value=90.0),
+        )
+    )
+    assert night(nights, "2024-03-02")["hrv_rmssd_ms"] == 38.0
+
+
 def test_steps_are_not_double_counted_across_a_phone_and_a_watch() -> None:
     nights = build_nights(
         frame(

@@ -320,6 +320,19 @@ def test_public_samples_give_the_figures_written_in_them(public_samples: Path) -
     }
     assert watch["utc_offset_min"].unique().to_list() == [60]
 
+    # no DTD, attributes spread over several lines; dates written at +0200, but the sleep
+    # records' HKTimeZone (Europe/Amsterdam, in January) says +0100
+    pretty = load(apple / "alxdrcirilo__apple-health-parser" / "export.xml").samples
+    assert sorted(pretty.select("metric", "utc_offset_min").iter_rows()) == [
+        ("heart_rate", 120),
+        ("heart_rate", 120),
+        ("sleep_core", 60),
+        ("sleep_in_bed", 60),
+    ]
+
+    version_3 = load(apple / "tdda__applehealthdata" / "export6s3sample.xml").samples
+    assert version_3["metric"].to_list() == ["steps"] * 10
+
     heart = load(apple / "AbhikChowdhury6__dataImport" / "exampleExportBits.xml").samples
     assert heart.height == 11
     assert heart["device"].unique().to_list() == [W]

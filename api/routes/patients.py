@@ -37,6 +37,16 @@ CHUNK = 1024 * 1024
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadOut,
     summary="Upload an export (raw body: any file or zip phenowatch reads)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The export's bytes: Apple Health export.zip or export.xml, a "
+            "Fitbit/Google Takeout zip or file, an Oura or Garmin export, or a PHQ-9 file.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
 )
 async def create_upload(
     patient_id: str,
@@ -72,7 +82,30 @@ async def create_upload(
     return UploadOut.of(upload, duplicate=not created)
 
 
-@router.post("/phq9", status_code=status.HTTP_201_CREATED, summary="Submit PHQ-9 answers")
+@router.post(
+    "/phq9",
+    status_code=status.HTTP_201_CREATED,
+    summary="Submit PHQ-9 answers",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {
+                        "answered_at": "2026-03-02T08:30:00+01:00",
+                        "items": [1, 2, 1, 2, 0, 1, 1, 0, 0],
+                        "difficulty": 1,
+                    },
+                },
+                "application/fhir+json": {
+                    "schema": {"type": "object", "description": "a QuestionnaireResponse"}
+                },
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 async def create_phq9(patient_id: str, request: Request, ctx: CareReader) -> dict[str, Any]:
     """JSON, CSV or a FHIR R4 QuestionnaireResponse; invalid answers are refused whole (422).
     Item 9 above zero opens an urgent safety alert whose notification starts before the

@@ -142,3 +142,19 @@ def test_new_data_marks_a_patient_for_the_next_detection_run(
     scheduler.detect_due()
     with factory() as s:
         assert s.get(Patient, "p1").detection_due_at is None  # type: ignore[union-attr]
+
+
+def test_the_openapi_document_lists_every_v1_route(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {
+        "/v1/patients/{patient_id}/uploads",
+        "/v1/patients/{patient_id}/phq9",
+        "/v1/patients/{patient_id}/nights",
+        "/v1/patients/{patient_id}/timeline",
+        "/v1/uploads/{upload_id}",
+        "/v1/alerts",
+        "/v1/alerts/{alert_id}",
+        "/v1/alerts/{alert_id}/acknowledge",
+        "/v1/alerts/{alert_id}/resolve",
+    } <= set(paths)
+    assert client.get("/docs").status_code == 200

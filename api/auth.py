@@ -71,14 +71,20 @@ def get_session(request: Request) -> Iterator[Session]:
     state = request.app.state
     with state.session_factory() as session:
         session.info[PUBLIC_URL_KEY] = state.settings.public_url
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
         try:
             with session.begin():
-                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                if writes:
                     # a write takes SQLite's write lock up front: a read snapshot cannot be
                     # upgraded once another writer has committed (no effect on PostgreSQL)
                     begin_immediate(session)
                 yield session
-                _write_audit(session, request, outcome=None)
+                if writes:
+                    _write_audit(session, request, outcome=None)
+            if not writes:
+                # for the same reason a read's audit entry gets a short transaction of its own
+                with state.session_factory() as other, other.begin():
+                    _write_audit(other, request, outcome=None)
         except BaseException as error:
             pending: PendingAudit | None = getattr(request.state, "audit", None)
             if pending is not None and pending.action:

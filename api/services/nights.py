@@ -16,15 +16,16 @@ from ingest.schema import NIGHTS
 
 VALUE_COLUMNS = [c for c in NIGHTS if c not in ("patient_id", "date") and not c.startswith("has_")]
 COVERAGE_COLUMNS = [c for c in NIGHTS if c.startswith("has_")]
-#: rows per INSERT statement (SQLite allows 32,766 bound parameters)
-BATCH = 1000
+#: parameter sets per executemany call
+BATCH = 5000
 
 
 def store_nights(
-    session: Session, *, patient_id: str, nights: pl.DataFrame, now: datetime | None = None
+    session: Session, *, patient_id: str | None, nights: pl.DataFrame, now: datetime | None = None
 ) -> int:
-    """Upserts ``nights`` (the NIGHTS columns; patient_id is forced to ``patient_id``) and
-    returns how many patient-nights were written (new or updated).
+    """Upserts ``nights`` (the NIGHTS columns; patient_id is forced to ``patient_id``, or kept
+    as each row has it when ``patient_id`` is None, for a bulk load of many patients such as a
+    replayed day) and returns how many patient-nights were written (new or updated).
 
     One row per patient and date, ever: a later upload fills what was missing and replaces what
     it measured again (a value it lacks keeps the stored one; coverage flags only grow)."""
@@ -32,24 +33,27 @@ def store_nights(
         return 0
     now = now or datetime.now(UTC)
     frame = (
-        nights.with_columns(pl.lit(patient_id).alias("patient_id"))
+        (
+            nights
+            if patient_id is None
+            else nights.with_columns(pl.lit(patient_id).alias("patient_id"))
+        )
         .select(list(NIGHTS))
-        .unique(subset=["date"], keep="last", maintain_order=True)
+        .unique(subset=["patient_id", "date"], keep="last", maintain_order=True)
     )
     rows = frame.with_columns(pl.lit(now).alias("updated_at")).to_dicts()
-    insert = _insert_for(session)
     table = Night.__table__
+    statement = _insert_for(session)(table)
+    excluded = statement.excluded
+    updates: dict[str, Any] = {
+        name: func.coalesce(excluded[name], table.c[name]) for name in VALUE_COLUMNS
+    }
+    updates |= {name: or_(excluded[name], table.c[name]) for name in COVERAGE_COLUMNS}
+    updates["updated_at"] = excluded.updated_at
+    upsert = statement.on_conflict_do_update(index_elements=["patient_id", "date"], set_=updates)
+    # one cached statement, executed for many parameter sets (the driver's executemany)
     for start in range(0, len(rows), BATCH):
-        statement = insert(table).values(rows[start : start + BATCH])
-        excluded = statement.excluded
-        updates: dict[str, Any] = {
-            name: func.coalesce(excluded[name], table.c[name]) for name in VALUE_COLUMNS
-        }
-        updates |= {name: or_(excluded[name], table.c[name]) for name in COVERAGE_COLUMNS}
-        updates["updated_at"] = excluded.updated_at
-        session.execute(
-            statement.on_conflict_do_update(index_elements=["patient_id", "date"], set_=updates)
-        )
+        session.execute(upsert, rows[start : start + BATCH])
     return frame.height
 
 

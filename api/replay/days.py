@@ -15,8 +15,10 @@ without judgement; anything after the last replayed day is left out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 
 import polars as pl
 from sqlalchemy import update
@@ -37,6 +39,22 @@ DETECTION_AT = time(23, 0)
 DayProgress = Callable[[int, int, date], None]
 
 
+class Timings:
+    """Wall-clock seconds spent in each stage, added up over the days."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def measure(self, stage: str) -> Iterator[None]:
+        started = perf_counter()
+        try:
+            yield
+        finally:
+            spent = perf_counter() - started
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + spent
+
+
 def at(day: date, moment: time) -> datetime:
     return datetime.combine(day, moment, UTC)
 
@@ -50,13 +68,14 @@ def replay_days(
     days: Sequence[date],
     clock: FixedClock,
     team_name: str,
+    timings: Timings,
     progress: DayProgress | None = None,
 ) -> None:
     if not days:
         return
     first, last = days[0], days[-1]
     clock.set(at(first, time(0, 0)))
-    with transaction(factory) as session:
+    with timings.measure("history"), transaction(factory) as session:
         for patient_id in patient_ids:
             ensure_patient(session, patient_id=patient_id, team_name=team_name, now=clock.now())
         _store_history(session, nights, phq9, before=first, now=clock.now())
@@ -72,6 +91,7 @@ def replay_days(
                 nights=nights_by_day.get(day),
                 phq9=phq9_by_day.get(day),
                 clock=clock,
+                timings=timings,
             )
         if progress is not None:
             progress(done, len(days), day)
@@ -84,34 +104,34 @@ def replay_day(
     nights: pl.DataFrame | None,
     phq9: pl.DataFrame | None,
     clock: FixedClock,
+    timings: Timings,
 ) -> None:
     """One simulated day, in the caller's transaction."""
     if nights is not None and nights.height:
         clock.set(at(day, NIGHTS_SYNC))
-        synced: list[str] = []
-        for (patient_id,), rows in nights.partition_by(
-            "patient_id", as_dict=True, maintain_order=True
-        ).items():
-            store_nights(session, patient_id=str(patient_id), nights=rows, now=clock.now())
-            synced.append(str(patient_id))
-        mark_due(session, synced, now=clock.now())
+        with timings.measure("store nights"):
+            # every patient's sync of the day in one upsert (store_nights keeps each row's id)
+            store_nights(session, patient_id=None, nights=nights, now=clock.now())
+            mark_due(session, nights["patient_id"].unique().sort().to_list(), now=clock.now())
     if phq9 is not None:
-        # one submission per patient and answer time, in the order they were answered
-        for (answered_at, patient_id), entry in (
-            phq9.sort("answered_at", "patient_id")
-            .partition_by("answered_at", "patient_id", as_dict=True, maintain_order=True)
-            .items()
-        ):
-            clock.set(answered_at)
-            submit_phq9(
-                session,
-                patient_id=str(patient_id),
-                entries=entry,
-                actor=f"patient:{patient_id}",
-                now=clock.now(),
-            )
+        with timings.measure("submit PHQ-9"):
+            # one submission per patient and answer time, in the order they were answered
+            for (answered_at, patient_id), entry in (
+                phq9.sort("answered_at", "patient_id")
+                .partition_by("answered_at", "patient_id", as_dict=True, maintain_order=True)
+                .items()
+            ):
+                clock.set(answered_at)
+                submit_phq9(
+                    session,
+                    patient_id=str(patient_id),
+                    entries=entry,
+                    actor=f"patient:{patient_id}",
+                    now=clock.now(),
+                )
     clock.set(at(day, DETECTION_AT))
-    run_due_detection(session, now=clock.now())
+    with timings.measure("detection job"):
+        run_due_detection(session, now=clock.now())
 
 
 def mark_due(session: Session, patient_ids: Sequence[str], *, now: datetime) -> None:

@@ -15,7 +15,7 @@ from api.clock import FixedClock
 from api.db import make_engine, make_session_factory
 from api.migrations import upgrade
 from api.replay.cohort import CohortFrames, FolderProgress, read_cohort
-from api.replay.days import DayProgress, at, day_range, replay_days, replay_span
+from api.replay.days import DayProgress, Timings, at, day_range, replay_days, replay_span
 from api.replay.outputs import (
     stored_alerts,
     stored_nights,
@@ -110,6 +110,7 @@ def replay_cohort(
     engine = fresh_database(url, out)
     try:
         factory = make_session_factory(engine)
+        timings = Timings()
         clock = FixedClock(at(days[0] if days else date(1970, 1, 1), time(0, 0)))
         if on_stage:
             on_stage("replaying")
@@ -121,9 +122,11 @@ def replay_cohort(
             days=days,
             clock=clock,
             team_name=team_name,
+            timings=timings,
             progress=on_day,
         )
         stage("replay")
+        seconds |= {f"replay: {k}": round(v, 3) for k, v in timings.seconds.items()}
         first, last = (days[0], days[-1]) if days else (date.min, date.min)
         with factory() as session:
             alerts = stored_alerts(session, patient_ids=frames.patient_ids, first=first, last=last)

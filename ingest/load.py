@@ -16,6 +16,7 @@ import polars as pl
 
 from ingest import schema
 from ingest.archive import DEFAULT_LIMITS, Limits, Member, iter_members
+from ingest.duplicates import without_exact_duplicates
 from ingest.errors import UnknownFormatError
 from ingest.formats import (
     Format,
@@ -106,7 +107,7 @@ def load(
                 else "no export phenowatch reads was found in it",
             )
     samples = (
-        pl.concat(sample_frames).unique(maintain_order=True)
+        without_exact_duplicates(pl.concat(sample_frames))
         if sample_frames
         else schema.empty(schema.SAMPLES)
     )

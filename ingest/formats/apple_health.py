@@ -39,6 +39,7 @@ from lxml import etree
 
 from ingest import schema
 from ingest.archive import Member
+from ingest.duplicates import without_exact_duplicates
 from ingest.errors import InvalidValueError, MalformedFileError
 from ingest.formats import Format, ParseOptions
 from ingest.xmlsafe import (
@@ -129,7 +130,7 @@ def parse(member: Member, options: ParseOptions) -> pl.DataFrame:
         ]
     if not frames:
         return schema.empty(schema.SAMPLES)
-    return pl.concat(frames).unique(maintain_order=True)
+    return without_exact_duplicates(pl.concat(frames))
 
 
 FORMATS: tuple[Format, ...] = (Format("apple_health", "samples", sniff, parse),)

@@ -7,6 +7,7 @@ and a busy timeout so concurrent writers wait instead of failing.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,7 +67,10 @@ def begin_immediate(session: Session) -> None:
     A claim that reads then writes (a queue item, a lease) must not be overtaken between its
     read and its write; PostgreSQL uses row locks for that, SQLite has one writer at a time."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
+        with warnings.catch_warnings():
+            # already inside a begun transaction: it keeps the mode it began with
+            warnings.filterwarnings("ignore", "Connection is already established")
+            session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
 
 
 @contextmanager

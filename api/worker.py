@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,8 +70,9 @@ class UploadWorker:
             )
             return upload_id
         try:
-            loaded = ingest.load(path, patient_id=patient_id, display=filename)
-            nights = ingest.build_nights(loaded.samples)
+            with self._heartbeat(upload_id, attempt, lease):
+                loaded = ingest.load(path, patient_id=patient_id, display=filename)
+                nights = ingest.build_nights(loaded.samples)
         except IngestError as error:
             self._fail(upload_id, attempt, patient_id, path, str(error))
             return upload_id
@@ -128,6 +130,33 @@ class UploadWorker:
             if not busy:
                 self.wakeup.wait(self.settings.worker_poll_seconds)
                 self.wakeup.clear()
+
+    @contextmanager
+    def _heartbeat(self, upload_id: str, attempt: int, lease: timedelta) -> Iterator[None]:
+        """Keeps the claim's lease fresh while a long export is parsed, so only a dead worker's
+        upload is ever claimed again."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(lease.total_seconds() / 3):
+                try:
+                    with unit_of_work(self.factory, clock=self.clock) as session:
+                        uploads.extend_lease(
+                            session,
+                            upload_id=upload_id,
+                            attempt=attempt,
+                            until=self.clock.now() + lease,
+                        )
+                except Exception:
+                    log.warning("upload %s: could not extend the lease", upload_id, exc_info=True)
+
+        thread = threading.Thread(target=beat, name=f"lease-{upload_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def _fail(
         self, upload_id: str, attempt: int, patient_id: str, path: Path, message: str

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -131,6 +131,16 @@ def hold(session: Session, *, upload_id: str, attempt: int) -> Upload | None:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return session.scalar(query)
+
+
+def extend_lease(session: Session, *, upload_id: str, attempt: int, until: datetime) -> bool:
+    """Pushes the lease of this worker's claim to ``until``; False if the claim is gone."""
+    result = session.execute(
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.status == "processing", Upload.attempts == attempt)
+        .values(lease_until=until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def finish(

@@ -151,3 +151,28 @@ def test_on_sqlite_the_single_process_leads(
         engine=engine, factory=make_session_factory(engine), settings=settings, clock=clock
     )
     assert scheduler.leader.is_leader() is True
+
+
+def test_only_the_current_claim_can_extend_or_finish_an_upload(
+    engine: Engine, world: World, clock: FixedClock, tmp_path: Path
+) -> None:
+    from api.services import uploads
+
+    _queue(engine, tmp_path, clock, [("export.xml", APPLE_EXPORT.read_bytes())])
+    factory = make_session_factory(engine)
+    lease = timedelta(minutes=1)
+    with transaction(factory) as s:
+        first = uploads.claim_next(s, now=clock.now(), lease=lease)
+        assert first is not None and first.attempts == 1
+    expired = clock.now() + lease + timedelta(seconds=1)
+    with transaction(factory) as s:  # the first worker went silent: claimed again
+        second = uploads.claim_next(s, now=expired, lease=lease)
+        assert second is not None and second.attempts == 2
+    with transaction(factory) as s:
+        later = expired + timedelta(seconds=30)
+        assert uploads.extend_lease(s, upload_id=second.id, attempt=1, until=later) is False
+        assert uploads.extend_lease(s, upload_id=second.id, attempt=2, until=later) is True
+        assert uploads.hold(s, upload_id=second.id, attempt=1) is None
+        assert uploads.hold(s, upload_id=second.id, attempt=2) is not None
+    with transaction(factory) as s:  # a live lease is not taken
+        assert uploads.claim_next(s, now=expired + timedelta(seconds=20), lease=lease) is None

@@ -3,6 +3,7 @@ the timeline, and detection for patients with new data."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 import pytest
@@ -158,3 +159,31 @@ def test_the_openapi_document_lists_every_v1_route(client: TestClient) -> None:
         "/v1/alerts/{alert_id}/resolve",
     } <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_tokens_and_health_data_never_reach_the_logs(
+    client: TestClient,
+    world: World,
+    engine: Engine,
+    settings: Settings,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from api.worker import UploadWorker
+
+    caplog.set_level(logging.DEBUG)
+    p1 = world.auth(world.p1)
+    client.post(
+        "/v1/patients/p1/uploads?filename=a.xml", content=APPLE_EXPORT.read_bytes(), headers=p1
+    )
+    client.post("/v1/patients/p1/uploads?filename=b.txt", content=b"mood: low 17", headers=p1)
+    answers = b'{"answered_at": "2026-03-02T08:00:00Z", "items": [3,3,3,3,3,3,3,3,3]}'
+    client.post("/v1/patients/p1/phq9", content=answers, headers=p1)
+    client.get("/v1/patients/p1/nights", headers={"Authorization": "Bearer pw_guess"})
+    UploadWorker(make_session_factory(engine), settings=settings, clock=clock).drain()
+    client.get("/v1/patients/p1/timeline", headers=p1)
+
+    logged = caplog.text
+    assert "upload" in logged  # the worker did log, just nothing private
+    for secret in (world.p1, "pw_guess", "mood: low", "[3,3,3", "3, 3, 3"):
+        assert secret not in logged

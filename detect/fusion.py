@@ -31,62 +31,67 @@ class Fused:
     orientation: np.ndarray  # int8 [patient, judged day]: +1 sleep counted up, -1 down
     onset: np.ndarray  # offset in the evidence window where the shift began
     stat: np.ndarray  # composite CUSUM on the judged day
-    #: [patient, judged day, group, night]: the oriented group series of the chosen orientation
-    groups: np.ndarray
 
 
 def group_names(config: DetectConfig) -> list[str]:
     return list(dict.fromkeys(c.group for c in config.channels))
 
 
-def oriented_groups(history: ChannelHistory, config: DetectConfig) -> np.ndarray:
-    """[patient, judged day, group, night], depressive direction positive, with two-sided
-    groups (sleep duration and timing) counted upward."""
+def oriented_groups(z: np.ndarray, config: DetectConfig) -> list[np.ndarray]:
+    """Per group, its nights [..., night] with the depressive direction positive (two-sided
+    groups, sleep duration and timing, counted upward); ``z`` is [..., channel, night]."""
     out = []
     for g in group_names(config):
         members = [i for i, c in enumerate(config.channels) if c.group == g]
         sign = -1.0 if config.channels[members[0]].depressive == "down" else 1.0
         if len(members) == 1:
-            out.append(sign * history.z[..., members[0], :])
+            out.append(sign * z[..., members[0], :])
             continue
         # several channels measure one thing (HRV as RMSSD or SDNN): average those present
-        part = history.z[..., members, :]
+        part = z[..., members, :]
         seen = np.count_nonzero(~np.isnan(part), axis=-2)
         total = np.where(np.isnan(part), 0.0, part).sum(axis=-2)
         out.append(sign * np.where(seen > 0, total / np.maximum(seen, 1), np.nan))
-    return np.stack(out, axis=-2).astype(history.z.dtype)
+    return out
 
 
-def two_sided(config: DetectConfig) -> np.ndarray:
-    """Per group: +1, or -1 for the two-sided groups (flipped for the "sleep down" view)."""
+def two_sided(config: DetectConfig) -> list[bool]:
     first = {c.group: c.depressive for c in reversed(config.channels)}
-    return np.array([-1.0 if first[g] == "both" else 1.0 for g in group_names(config)])
+    return [first[g] == "both" for g in group_names(config)]
 
 
-def composite(groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Nights combined across groups (axis -2): sum(w z) / sqrt(sum w^2), NaN with none."""
-    seen = ~np.isnan(groups)
-    w = weights[:, None] * seen
-    total = np.where(seen, groups * weights[:, None], 0.0).sum(axis=-2)
-    norm = np.sqrt((w**2).sum(axis=-2))
+def composites(z: np.ndarray, config: DetectConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The composite nights with sleep counted up and with sleep counted down:
+    ``sum(w z) / sqrt(sum w^2)`` over the groups present each night (NaN with none). Both
+    share the one-sided part, so it is summed once."""
+    one = np.zeros(z.shape[:-2] + z.shape[-1:], z.dtype)
+    two = np.zeros_like(one)
+    norm = np.zeros_like(one)
+    for name, both, series in zip(
+        group_names(config), two_sided(config), oriented_groups(z, config), strict=True
+    ):
+        w = config.weight(name)
+        seen = ~np.isnan(series)
+        target = two if both else one
+        target += np.where(seen, w * series, 0.0)
+        norm += seen * w**2
+    norm = np.sqrt(norm)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(norm > 0, total / norm, np.nan)
+        empty = norm == 0
+        return (
+            np.where(empty, np.nan, (one + two) / norm),
+            np.where(empty, np.nan, (one - two) / norm),
+        )
 
 
 def fuse(history: ChannelHistory, gap: np.ndarray, config: DetectConfig) -> Fused:
     """The stronger of the two sleep orientations, per patient and day."""
-    groups = oriented_groups(history, config)
-    flip = two_sided(config).astype(groups.dtype)[:, None]
-    up = _fuse_oriented(groups, gap, config, 1)
-    return _stronger(up, _fuse_oriented(groups * flip, gap, config, -1))
+    up, down = composites(history.z, config)
+    return _stronger(_judge(up, gap, config, 1), _judge(down, gap, config, -1))
 
 
-def _fuse_oriented(
-    groups: np.ndarray, gap: np.ndarray, config: DetectConfig, sleep_sign: int
-) -> Fused:
+def _judge(comp: np.ndarray, gap: np.ndarray, config: DetectConfig, sleep_sign: int) -> Fused:
     b = config.baseline_nights
-    weights = np.array([config.weight(g) for g in group_names(config)], dtype=np.float32)
-    comp = composite(groups, weights)
     scores = two_sided_cusum(comp[..., b:], config.cusum_k)
     stat, onset = scores.up, scores.onset_up
     alarm = (stat >= config.cusum_h) & (scores.valid >= config.min_evidence_valid) & ~gap
@@ -96,15 +101,12 @@ def _fuse_oriented(
         alarm[p, j] = confirmed(split, config.confirm_penalty, np.ones(p.size))
     high = stat >= config.high_h_factor * config.cusum_h
     rank = np.where(alarm, np.where(high, RANK_HIGH, RANK_MODERATE), 0).astype(np.int8)
-    return Fused(rank, np.full(rank.shape, sleep_sign, np.int8), onset, stat, groups)
+    return Fused(rank, np.full(rank.shape, sleep_sign, np.int8), onset, stat)
 
 
 def _stronger(a: Fused, b: Fused) -> Fused:
     """Per patient and day, the orientation with the higher rank (then the higher CUSUM)."""
     take_b = (b.rank > a.rank) | ((b.rank == a.rank) & (b.stat > a.stat))
-
-    def pick(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        mask = take_b.reshape(take_b.shape + (1,) * (x.ndim - take_b.ndim))
-        return np.where(mask, y, x)
-
-    return Fused(*(pick(x, y) for x, y in zip(vars(a).values(), vars(b).values(), strict=True)))
+    return Fused(
+        *(np.where(take_b, y, x) for x, y in zip(vars(a).values(), vars(b).values(), strict=True))
+    )

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from detect.baseline import Baseline, lag1_autocorrelation, robust_baseline, weekday_profile
+from detect.baseline import (
+    Baseline,
+    lag1_autocorrelation,
+    nan_median,
+    robust_baseline,
+    weekday_profile,
+)
 from detect.config import DetectConfig
 from detect.cusum import standardise
 
@@ -38,14 +44,13 @@ def channel_history(values: np.ndarray, judged: range, config: DetectConfig) -> 
     hist = sliding_window_view(values, b + e, axis=1)[
         :, judged.start - e - b + 1 : judged.stop - e - b + 1
     ]
-    base_w = hist[..., :b]
-    baseline = robust_baseline(base_w, floors)
     if config.weekday_adjust:
         # position i of the history falls on weekday slot i % 7 of the baseline (whole weeks)
-        profile = weekday_profile(base_w, baseline.median)
+        median, _ = nan_median(hist[..., :b])
+        profile = weekday_profile(hist[..., :b], median)
         hist = hist - profile[..., np.arange(b + e) % 7]
-        base_w = hist[..., :b]
-        baseline = robust_baseline(base_w, floors)
+    base_w = hist[..., :b]
+    baseline = robust_baseline(base_w, floors)
     noise = baseline.scale
     if config.autocorr_adjust:
         # positively autocorrelated nights wander; measure in long-run SDs so that a wander

@@ -17,7 +17,7 @@ import polars as pl
 from detect.config import DEFAULT, DetectConfig
 from detect.cube import NightCube, night_cube
 from detect.explain import gap_sentence, passive_sentence
-from detect.fusion import Fused, fuse, group_names
+from detect.fusion import Fused, fuse, group_names, oriented_groups, two_sided
 from detect.gaps import first_of_episode, gap_days
 from detect.passive import ChannelHistory, channel_history
 from detect.phq9_rules import score_entries, signals_from_scored
@@ -25,8 +25,8 @@ from detect.signals import Direction, MetricChange, Signal
 
 PASSIVE = "phenowatch.passive"
 GAPS = "phenowatch.gaps"
-#: patient-days per block: keeps the window arrays to a few hundred MB
-BLOCK_PATIENT_DAYS = 100_000
+#: judged patient-days per block: keeps the window arrays to a few hundred MB
+BLOCK_PATIENT_DAYS = 25_000
 SEVERITY = {1: "moderate", 2: "high"}
 
 
@@ -52,7 +52,7 @@ def detect_range(
     cube = night_cube(nights, first, end, config)
     judged = range(config.history_nights - 1, (end - first).days + 1)
     out: list[Signal] = []
-    size = max(1, BLOCK_PATIENT_DAYS // len(judged))
+    size = max(1, BLOCK_PATIENT_DAYS // ((end - start).days + 1))
     for lo in range(0, len(cube.patients), size):
         block = slice(lo, lo + size)
         out += _passive_block(cube, block, judged, lead, config)
@@ -72,14 +72,7 @@ def _passive_block(
     shown = range(judged.start + lead, judged.stop)
     history = channel_history(values, shown, config)
     fused = fuse(history, gap, config)
-    # the refractory rule reads the days before the range; only patients with a candidate
-    # in the range need them scored
-    earlier = np.zeros((values.shape[0], lead), np.int8)
-    need = np.flatnonzero(fused.rank.any(axis=1))
-    if need.size and lead:
-        before = range(judged.start, judged.start + lead)
-        lead_gap, _ = gap_days(cube.has_sleep[block][need], before, config)
-        earlier[need] = fuse(channel_history(values[need], before, config), lead_gap, config).rank
+    earlier = _lead_ranks(cube, block, values, judged.start, lead, fused.rank, config)
     rank = np.concatenate([earlier, fused.rank], axis=1)
     fire = first_of_episode(rank, config.refractory_days)[:, lead:]
     ids = cube.patients[block]
@@ -124,6 +117,37 @@ def _passive_block(
     return out
 
 
+def _lead_ranks(
+    cube: NightCube,
+    block: slice,
+    values: np.ndarray,
+    first: int,
+    lead: int,
+    shown: np.ndarray,
+    config: DetectConfig,
+) -> np.ndarray:
+    """Ranks of the ``lead`` days before the range, as far as the refractory rule needs them.
+
+    Only patients with a candidate in the range need them. Scanning backward from the day
+    before the range, a patient is done once a day ranks at least as high as their best day
+    in the range: nothing in the range can beat it, whatever came before. Exact, and usually
+    one or two days per patient, since an episode in progress ranked yesterday too.
+    """
+    earlier = np.zeros((values.shape[0], lead), np.int8)
+    best = shown.max(axis=1, initial=0)
+    active = np.flatnonzero(best > 0)
+    # one step per look-back day (at most `lead`), each vectorised over the active patients
+    for k in range(lead - 1, -1, -1):
+        if active.size == 0:
+            break
+        day = range(first + k, first + k + 1)
+        gap, _ = gap_days(cube.has_sleep[block][active], day, config)
+        rank = fuse(channel_history(values[active], day, config), gap, config).rank[:, 0]
+        earlier[active, k] = rank
+        active = active[rank < best[active]]
+    return earlier
+
+
 def _changes(
     run: np.ndarray,
     history: ChannelHistory,
@@ -136,7 +160,8 @@ def _changes(
     """The groups that moved over the shift (``run``: its nights, [night, channel]), each as
     its best-observed channel, strongest first; the strongest alone if none reaches
     ``explain_min_z``."""
-    oriented = fused.groups[p, j, :, first:]
+    sign = np.where(two_sided(config), float(fused.orientation[p, j]), 1.0)
+    oriented = np.stack(oriented_groups(history.z[p, j], config))[:, first:] * sign[:, None]
     seen = np.count_nonzero(~np.isnan(oriented), axis=-1)
     strength = np.where(seen > 0, np.nansum(oriented, axis=-1) / np.maximum(seen, 1), -np.inf)
     names = group_names(config)

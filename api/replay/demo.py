@@ -1,0 +1,127 @@
+"""The newcomer's demo: a small simulated cohort replayed into the database the server will
+use, a care team with a coordinator, and ready tokens for the coordinator and every patient.
+
+The cohort ends yesterday, so the served API looks current. Everything lives under one folder
+(``./var/demo`` by default) that is started afresh on each run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import select
+
+from api.clock import SystemClock
+from api.db import make_engine, make_session_factory, transaction
+from api.replay.run import ReplayResult, replay_cohort
+from api.services import patients, tokens
+from api.store import CareTeam
+from detect.simulate import simulate_cohort
+from detect.simulate.writers.cohort_folder import write_cohort
+
+TEAM = "Demo care team"
+COORDINATOR_EMAIL = "coordinator@demo.example"
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    folder: Path
+    database_url: str
+    replay: ReplayResult
+    team_id: int
+    coordinator_token: str
+    patient_id: str  # a patient with alerts, for the tour
+    patient_token: str
+    tokens_file: Path  # patient_id,token for every patient
+
+    @property
+    def report(self) -> Path:
+        return self.replay.out / "report.html"
+
+
+def demo_database_url(folder: Path) -> str:
+    return f"sqlite:///{(folder / 'phenowatch.sqlite').resolve()}"
+
+
+def setup_demo(
+    folder: Path,
+    *,
+    patients_n: int = 24,
+    days: int = 180,
+    seed: int = 7,
+    database_url: str | None = None,
+    today: date | None = None,
+) -> DemoSetup:
+    """Simulates, replays and creates the people and tokens; ``folder`` is emptied first."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    today = today or SystemClock().now().date()
+    cohort = simulate_cohort(patients_n, days, seed, start=today - timedelta(days=days))
+    write_cohort(cohort, folder / "cohort")
+    url = database_url or demo_database_url(folder)
+    replayed = replay_cohort(folder / "cohort", folder / "replay", database_url=url, team_name=TEAM)
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            now = SystemClock().now()
+            team = session.scalar(select(CareTeam).where(CareTeam.name == TEAM))
+            if team is None:  # an empty cohort replays no patient, so no team either
+                team = patients.create_team(session, name=TEAM, now=now)
+            user = patients.create_user(
+                session,
+                email=COORDINATOR_EMAIL,
+                name="Demo coordinator",
+                role="coordinator",
+                now=now,
+            )
+            patients.add_member(session, user_id=user.id, team_id=team.id, now=now)
+            _, coordinator_token = tokens.issue_token(
+                session, now=now, user_id=user.id, label="demo coordinator"
+            )
+            patient_tokens = {
+                pid: tokens.issue_token(session, now=now, patient_id=pid, label="demo")[1]
+                for pid in replayed.nights["patient_id"].unique().sort().to_list()
+            }
+            team_id = team.id
+    finally:
+        engine.dispose()
+    tokens_file = folder / "patient_tokens.csv"
+    pl.DataFrame(
+        {"patient_id": list(patient_tokens), "token": list(patient_tokens.values())}
+    ).write_csv(tokens_file)
+    tour_patient = _tour_patient(replayed, list(patient_tokens))
+    return DemoSetup(
+        folder=folder,
+        database_url=url,
+        replay=replayed,
+        team_id=team_id,
+        coordinator_token=coordinator_token,
+        patient_id=tour_patient,
+        patient_token=patient_tokens.get(tour_patient, ""),
+        tokens_file=tokens_file,
+    )
+
+
+def _tour_patient(replayed: ReplayResult, patient_ids: list[str]) -> str:
+    """The first patient with a passive-change alert (the most telling timeline), else the first."""
+    passive = replayed.alerts.filter(pl.col("kind") == "passive_change")["patient_id"]
+    for pid in passive.sort().to_list():
+        if pid in patient_ids:
+            return str(pid)
+    return patient_ids[0] if patient_ids else ""
+
+
+def env_lines(setup: DemoSetup, url: str) -> list[str]:
+    """Shell lines that set what the README's examples use."""
+    return [
+        f"export PHENOWATCH_URL={url}",
+        f"export PHENOWATCH_DATABASE_URL={setup.database_url}",
+        f"export COORDINATOR_TOKEN={setup.coordinator_token}",
+        f"export TEAM_ID={setup.team_id}",
+        f"export PATIENT_ID={setup.patient_id}",
+        f"export PATIENT_TOKEN={setup.patient_token}",
+    ]

@@ -48,27 +48,28 @@ def night_cube(nights: pl.DataFrame, first: date, last: date, config: DetectConf
         nights.lazy()
         .filter(pl.col("date").is_between(first, last))
         .select(
-            pl.col("patient_id").rank("dense").cast(pl.Int64) - 1,
-            pl.col("patient_id").alias("pid"),
+            pl.col("patient_id").rank("dense").cast(pl.Int64).alias("index") - 1,
+            pl.col("patient_id"),
             (pl.col("date") - pl.lit(first)).dt.total_days().alias("day"),
             *[pl.col(c).cast(pl.Float32) for c in cols[2:]],
         )
         .collect()
     )
-    patients = np.asarray(rows["pid"].unique().sort().to_list(), dtype=object)
-    p = rows["patient_id"].to_numpy()
+    patients = np.asarray(rows["patient_id"].unique().sort().to_list(), dtype=object)
+    p = rows["index"].to_numpy()
     d = rows["day"].to_numpy()
     n_days = (last - first).days + 1
+    # one scatter of every channel at once (derived ones as NaN placeholders, filled below)
     values = np.full((len(patients), n_days, len(config.channels)), np.nan, dtype=np.float32)
-    midpoint = np.full((len(patients), n_days), np.nan, dtype=np.float32)
-    if "sleep_midpoint_min" in rows.columns:
-        midpoint[p, d] = rows["sleep_midpoint_min"].to_numpy()
+    values[p, d] = rows.select(
+        pl.lit(None, pl.Float32).alias(c.name) if c.name in DERIVED else pl.col(c.name)
+        for c in config.channels
+    ).to_numpy()
     for i, channel in enumerate(config.channels):
         if channel.name == "sleep_irregularity_min":
+            midpoint = np.full((len(patients), n_days), np.nan, dtype=np.float32)
+            midpoint[p, d] = rows["sleep_midpoint_min"].to_numpy()
             values[:, 1:, i] = np.abs(np.diff(midpoint, axis=1))
-        else:
-            values[p, d, i] = rows[channel.name].to_numpy()
     has_sleep = np.zeros((len(patients), n_days), dtype=bool)
-    if "sleep_total_min" in rows.columns:
-        has_sleep[p, d] = rows["sleep_total_min"].is_not_null().to_numpy()
+    has_sleep[p, d] = rows["sleep_total_min"].is_not_null().to_numpy()
     return NightCube(patients, first, values, has_sleep)

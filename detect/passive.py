@@ -16,7 +16,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from detect.baseline import (
-    Baseline,
     lag1_autocorrelation,
     nan_median,
     robust_baseline,
@@ -51,13 +50,12 @@ def channel_history(values: np.ndarray, judged: range, config: DetectConfig) -> 
         hist = hist - profile[..., np.arange(b + e) % 7]
     base_w = hist[..., :b]
     baseline = robust_baseline(base_w, floors)
-    noise = baseline.scale
+    z = standardise(hist, baseline, config.z_clip)
     if config.autocorr_adjust:
         # positively autocorrelated nights wander; measure in long-run SDs so that a wander
         # is not mistaken for a shift
-        phi = lag1_autocorrelation(standardise(base_w, baseline, config.z_clip))
-        noise = noise * np.sqrt((1 + phi) / (1 - phi)).astype(noise.dtype)
-    z = standardise(hist, Baseline(baseline.median, noise, baseline.valid), config.z_clip)
+        phi = lag1_autocorrelation(z[..., :b])
+        z = z / np.sqrt((1 + phi) / (1 - phi)).astype(z.dtype)[..., None]
     enough = baseline.valid >= config.baseline_min_valid
     z = np.where(enough[..., None], z, np.nan)
     return ChannelHistory(baseline.median, baseline.scale, z)

@@ -187,3 +187,37 @@ def test_tokens_and_health_data_never_reach_the_logs(
     assert "upload" in logged  # the worker did log, just nothing private
     for secret in (world.p1, "pw_guess", "mood: low", "[3,3,3", "3, 3, 3"):
         assert secret not in logged
+
+
+def test_settings_refuse_placeholder_secrets_and_read_the_environment() -> None:
+    from pydantic import ValidationError
+
+    for placeholder in ("changeme", "Password", "short-but-random"):
+        with pytest.raises(ValidationError) as raised:
+            Settings.from_env({"PHENOWATCH_BOOTSTRAP_ADMIN_TOKEN": placeholder})
+        assert placeholder not in str(raised.value)  # the refused value is not echoed
+    settings = Settings.from_env(
+        {"PHENOWATCH_DATABASE_URL": "postgresql+psycopg://db/pw", "PHENOWATCH_RUN_WORKER": "0"}
+    )
+    assert (settings.database_url, settings.run_worker, settings.is_sqlite) == (
+        "postgresql+psycopg://db/pw", False, False
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_bootstrap_admin_token_works_from_the_first_start(
+    settings: Settings, engine: Engine, clock: FixedClock
+) -> None:
+    from api.app import create_app
+
+    secret = "bootstrap-" + "x7Qm2Lp9" * 4
+    app = create_app(
+        settings.model_copy(update={"bootstrap_admin_token": secret}), clock=clock, engine=engine
+    )
+    with TestClient(app) as client:
+        made = client.post(
+            "/v1/admin/teams",
+            json={"name": "Day shift"},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+    assert made.status_code == 201

@@ -134,3 +134,21 @@ def test_folder_upload_reads_the_export_and_skips_mac_clutter(tmp_path: Path) ->
     assert loaded.read == [(f"{folder}/Export.xml", "apple_health")]
     assert loaded.skipped == [f"{folder}/export_cda.xml"]
     assert loaded.samples.height == 14
+
+
+def test_member_lying_about_its_size_is_cut_at_the_declared_size_and_refused(
+    tmp_path: Path,
+) -> None:
+    lying = tmp_path / "export.zip"
+    with zipfile.ZipFile(lying, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("apple_health_export/export.xml", EXPORT_XML.read_bytes() * 20)
+    data = bytearray(lying.read_bytes())
+    # the central directory claims 5,000 bytes, as a bomb hiding from the size checks would
+    central = data.index(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (5000).to_bytes(4, "little")
+    lying.write_bytes(bytes(data))
+
+    with pytest.raises(MalformedFileError) as refused:
+        load(lying)
+
+    assert str(refused.value).startswith(f"{lying}!apple_health_export/export.xml")

@@ -365,3 +365,15 @@ def test_a_dtd_too_long_to_be_an_export_is_refused_before_parsing() -> None:
 
     with pytest.raises(UnsafeInputError, match="runs past the first 1048576 bytes"):
         load(data, display="export.xml")
+
+
+def test_a_dtd_longer_than_one_read_is_blanked_whole_and_lines_stay_true() -> None:
+    text = (APPLE / "export_v14.xml").read_text(encoding="utf-8")
+    notes = "".join(f"<!-- note {i}: {'x' * 60} -->\n" for i in range(3000))  # ~240 KB
+    long_dtd = text.replace("<!-- HealthKit Export Version: 14 -->\n", notes)
+    assert rows(load(long_dtd.encode(), display="export.xml").samples) == V14_ROWS
+
+    broken = long_dtd.replace('value="62">', 'value="62"><', 1)
+    line = broken[: broken.index('value="62"><')].count("\n") + 1
+    with pytest.raises(MalformedFileError, match=f"export.xml, line {line}: XML is not"):
+        load(broken.encode(), display="export.xml")

@@ -64,6 +64,13 @@ def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | No
             return alert
     record.alert_id = active.id
     active.last_fired_on = max(active.last_fired_on, signal.fired_on)
+    if _rank(signal.severity) < _rank(active.severity):
+        # the same problem grew worse: the alert says so, its history keeps what it was
+        note = f"severity raised from {active.severity} to {signal.severity}"
+        active.severity = signal.severity
+        active.explanation = signal.explanation
+        active.evidence = _evidence(signal)
+        _event(session, active, "refired", actor=signal.detector, note=note, now=now)
     return None
 
 
@@ -204,6 +211,10 @@ def _active(session: Session, patient_id: str, kind: str) -> Alert | None:
             Alert.status.in_(ACTIVE_STATUSES),
         )
     )
+
+
+def _rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)  # type: ignore[arg-type]
 
 
 def _new_alert(signal: Signal, now: datetime) -> Alert:

@@ -226,3 +226,19 @@ def test_the_safety_alert_reaches_the_teams_webhook_before_the_submission_return
     assert [(r.payload["type"], r.payload["data"]["kind"]) for r in arrived] == [
         ("alert.opened", "phq9_safety")
     ]
+
+
+def test_a_worse_signal_raises_the_active_alert_instead_of_opening_another(
+    client: TestClient, world: World, engine: Engine, clock: FixedClock
+) -> None:
+    with transaction(make_session_factory(engine)) as s:
+        alert = open_alert(s, signal=signal("p1", severity="moderate"), now=clock.now())
+        assert open_alert(s, signal=signal("p1", severity="high"), now=clock.now()) is None
+        assert open_alert(s, signal=signal("p1", severity="moderate"), now=clock.now()) is None
+    assert alert is not None
+    detail = client.get(f"/v1/alerts/{alert.id}", headers=world.auth(world.coord_a)).json()
+    assert detail["severity"] == "high"
+    assert [(e["event"], e["note"]) for e in detail["events"]] == [
+        ("opened", None),
+        ("refired", "severity raised from moderate to high"),
+    ]

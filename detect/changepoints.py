@@ -1,10 +1,16 @@
 """Offline change points of a univariate or multivariate series, with ruptures.
 
-This is the confirmation stage of the passive detector made generic: a kernel change-point
-search (``ruptures.KernelCPD``, exact PELT, ``jump=1``) whose penalty is scaled by the series'
-own noise, so that one default configuration serves any series. Missing values are dropped
-before ruptures sees the series (never handed over as NaN) and the change points are mapped
-back to positions in the original series.
+Two exact kernel searches (``ruptures.KernelCPD``, PELT, ``jump=1``) on the series standardised
+per dimension, so one default configuration serves any series:
+
+* **levels**: a linear kernel on the values finds shifts of the mean;
+* **increments**: an rbf kernel (fixed ``gamma``) on the standardised first differences finds
+  changes of slope and of volatility, which a mean-shift search either misses or answers with
+  a staircase of level shifts along a trend.
+
+The change points of both are merged (an increment change within ``merge_within`` of a level
+change is the same change). Missing values are dropped before ruptures sees the series (never
+handed over as NaN) and the change points mapped back to positions in the original series.
 
 Output convention, written down once: a change point is the 0-based index of the first
 observation of a new segment (ruptures' breakpoints without the final ``n``).
@@ -13,7 +19,7 @@ observation of a new segment (ruptures' breakpoints without the final ``n``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import ruptures as rpt
@@ -25,12 +31,14 @@ MAD_TO_SD = 1.4826
 
 @dataclass(frozen=True)
 class OfflineConfig:
-    #: "linear" finds mean shifts; "rbf" (with ``gamma``) finds changes of distribution
-    kernel: Literal["linear", "rbf"] = "linear"
-    min_size: int = 2
-    #: penalty = beta * noise variance * log(n) per change (linear); beta * log(n) (rbf)
-    beta: float = 3.0
-    gamma: float = 0.5  # rbf only, on standardised values
+    #: levels: penalty = level_beta * log(n) per change, on values in units of their SD
+    level_beta: float = 8.0
+    level_min_size: int = 2
+    #: increments: rbf kernel on standardised differences; None switches the search off
+    increment_beta: float | None = 0.5
+    increment_min_size: int = 5
+    gamma: float = 0.5
+    merge_within: int = 5
 
 
 OFFLINE_DEFAULT = OfflineConfig()
@@ -59,6 +67,31 @@ def noise_variance(values: np.ndarray) -> float:
     return var if var > 0 else 1.0
 
 
+def standardised(x: np.ndarray) -> np.ndarray:
+    sd = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def level_changes(x: np.ndarray, config: OfflineConfig) -> list[int]:
+    n = x.shape[0]
+    if n < 2 * config.level_min_size:
+        return []
+    algo = rpt.KernelCPD(kernel="linear", min_size=config.level_min_size, jump=1)
+    return algo.fit(standardised(x)).predict(pen=config.level_beta * np.log(n))[:-1]
+
+
+def increment_changes(x: np.ndarray, config: OfflineConfig) -> list[int]:
+    n = x.shape[0]
+    if config.increment_beta is None or n - 1 < 2 * config.increment_min_size:
+        return []
+    algo = rpt.KernelCPD(
+        kernel="rbf", min_size=config.increment_min_size, jump=1, params={"gamma": config.gamma}
+    )
+    bkps = algo.fit(standardised(np.diff(x, axis=0))).predict(pen=config.increment_beta * np.log(n))
+    # difference i spans points i and i + 1: a change in differences at i starts at point i + 1
+    return [b + 1 for b in bkps[:-1]]
+
+
 def find_change_points(values: np.ndarray, config: OfflineConfig = OFFLINE_DEFAULT) -> list[int]:
     """Change points of ``values`` (shape ``(n,)`` or ``(n, d)``; NaN rows are skipped)."""
     x = np.asarray(values, dtype=float)
@@ -66,19 +99,10 @@ def find_change_points(values: np.ndarray, config: OfflineConfig = OFFLINE_DEFAU
         x = x[:, None]
     if x.ndim != 2:
         raise InputFrameError(f"expected a 1-d or 2-d series, got shape {x.shape}")
-    keep = ~np.isnan(x).any(axis=1)
-    positions = np.flatnonzero(keep)
-    clean = x[keep]
-    n = clean.shape[0]
-    if n < 2 * config.min_size:
-        return []
-    if config.kernel == "linear":
-        pen = config.beta * noise_variance(clean) * np.log(n)
-        algo = rpt.KernelCPD(kernel="linear", min_size=config.min_size, jump=1)
-    else:
-        pen = config.beta * np.log(n)
-        algo = rpt.KernelCPD(
-            kernel="rbf", min_size=config.min_size, jump=1, params={"gamma": config.gamma}
-        )
-    bkps = algo.fit(clean).predict(pen=pen)[:-1]
-    return [int(positions[b]) for b in bkps]
+    positions = np.flatnonzero(~np.isnan(x).any(axis=1))
+    clean = x[positions]
+    found = list(level_changes(clean, config))
+    for cp in increment_changes(clean, config):
+        if all(abs(cp - other) > config.merge_within for other in found):
+            found.append(cp)
+    return sorted(int(positions[cp]) for cp in found)

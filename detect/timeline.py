@@ -1,7 +1,8 @@
 """Confirmed change points of one patient's nights, for timelines and reports.
 
-Each channel's valid nights go through ``find_change_points`` (ruptures KernelCPD, linear
-kernel, jump=1, a week as the shortest segment, penalty scaled by the series' own noise);
+Each channel's valid nights go through ``find_change_points`` (its level search alone: ruptures
+KernelCPD, linear kernel, jump=1, a week as the shortest segment, the penalty in units of the
+series' own variance);
 each change point is reported with its direction and its size in noise SDs.
 """
 
@@ -38,7 +39,7 @@ def change_points(nights_one_patient: pl.DataFrame, config: DetectConfig = DEFAU
     first, last = nights_one_patient["date"].min(), nights_one_patient["date"].max()
     cube = night_cube(nights_one_patient, first, last, config)  # type: ignore[arg-type]
     search = OfflineConfig(
-        kernel="linear", min_size=config.confirm_min_size, beta=TIMELINE_SEARCH_BETA
+        level_beta=TIMELINE_SEARCH_BETA, level_min_size=config.confirm_min_size, increment_beta=None
     )
     rows: list[dict[str, object]] = []
     # one ruptures search per channel: a handful of channels for one patient

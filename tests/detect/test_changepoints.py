@@ -43,7 +43,7 @@ def test_find_change_points_finds_planted_shifts_with_gaps_and_dims() -> None:
     x = rng.standard_normal((300, 2)) * 0.5
     x[100:200] += [2.0, -1.0]
     x[rng.choice(300, 20, replace=False), 0] = np.nan
-    cps = find_change_points(x, OfflineConfig(min_size=5))
+    cps = find_change_points(x, OfflineConfig(level_min_size=5))
     assert len(cps) == 2
     assert abs(cps[0] - 100) <= 3 and abs(cps[1] - 200) <= 3
 

@@ -55,8 +55,6 @@ def _safety_answers(day: int) -> bytes:
     return json.dumps({"answered_at": f"2026-02-{day:02d}T09:00:00Z", "items": [1] * 9}).encode()
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-@pytest.mark.postgres
 @pytest.mark.slow
 def test_two_worker_processes_share_the_queue_and_do_each_upload_once(
     db_url: str, engine: Engine, world: World, clock: FixedClock, tmp_path: Path

@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -37,10 +38,13 @@ LEADER_LOCK_KEY = 0x7068656E6F776174 - (1 << 63)
 class LeaderLock:
     """Leadership among replicas sharing one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, retry_seconds: float = 0.0) -> None:
         self.engine = engine
+        #: a follower asks again at most this often (the leader may hold on for days)
+        self.retry_seconds = retry_seconds
         self._connection: Connection | None = None
         self._mutex = threading.Lock()
+        self._last_try = float("-inf")
 
     @property
     def shared(self) -> bool:
@@ -58,6 +62,9 @@ class LeaderLock:
                 except Exception:
                     log.warning("leader connection lost; leadership released")
                     self._drop()
+            if time.monotonic() - self._last_try < self.retry_seconds:
+                return False
+            self._last_try = time.monotonic()
             return self._try_acquire()
 
     def release(self) -> None:
@@ -110,7 +117,7 @@ class Scheduler:
         self.factory = factory
         self.settings = settings
         self.clock = clock
-        self.leader = LeaderLock(engine)
+        self.leader = LeaderLock(engine, retry_seconds=settings.leader_retry_seconds)
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._add(
             "leader", lambda: self.leader.is_leader(), settings.leader_retry_seconds, always=True

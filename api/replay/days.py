@@ -3,11 +3,14 @@
 Each simulated day is one transaction, in the order the live service would see it:
 
 * at ``NIGHTS_SYNC`` the nights that ended that day are stored as the upload worker stores them
-  (``store_nights``) and their patients are marked for detection;
+  (``store_nights``) and their patients are marked for detection; a night without any data
+  arrives only with the next night that has some (see ``with_arrival``);
 * every PHQ-9 entry answered that day (UTC) is submitted at its own answer time through the
   function the PHQ-9 route calls (``submit_phq9``), which judges it at once;
 * at ``DETECTION_AT`` the scheduler's detection job (``run_due_detection``) judges the day for
   the patients with new data, opening alerts and queueing their webhook deliveries.
+
+The scheduler's other detection job, the 03:00 UTC sweep over every patient, is not replayed.
 
 Nights and answers dated before the first replayed day are stored beforehand as history,
 without judgement; anything after the last replayed day is left out.
@@ -33,6 +36,7 @@ from api.services.phq9 import store_phq9, submit_phq9
 from api.store import Patient
 
 NIGHTS_SYNC = time(12, 0)
+ARRIVES_ON = "_arrives_on"
 DETECTION_AT = time(23, 0)
 
 #: called after each simulated day with (days done, days in all, the day)
@@ -81,7 +85,9 @@ def replay_days(
         _store_history(session, nights, phq9, before=first, now=clock.now())
     answered_on = pl.col("answered_at").dt.date()
     in_range = phq9.filter(answered_on.is_between(first, last))
-    nights_by_day = _by_day(nights.filter(pl.col("date").is_between(first, last)), pl.col("date"))
+    nights = with_arrival(nights)
+    arrives = pl.col(ARRIVES_ON)
+    nights_by_day = _by_day(nights.filter(arrives.is_between(first, last)), arrives)
     phq9_by_day = _by_day(in_range, answered_on)
     for done, day in enumerate(days, start=1):
         with transaction(factory) as session:
@@ -147,7 +153,7 @@ def mark_due(session: Session, patient_ids: Sequence[str], *, now: datetime) -> 
 def _store_history(
     session: Session, nights: pl.DataFrame, phq9: pl.DataFrame, *, before: date, now: datetime
 ) -> None:
-    old_nights = nights.filter(pl.col("date") < before)
+    old_nights = with_arrival(nights).filter(pl.col(ARRIVES_ON) < before).drop(ARRIVES_ON)
     for (patient_id,), rows in old_nights.partition_by("patient_id", as_dict=True).items():
         store_nights(session, patient_id=str(patient_id), nights=rows, now=now)
     old_phq9 = phq9.filter(pl.col("answered_at").dt.date() < before)
@@ -155,12 +161,27 @@ def _store_history(
         store_phq9(session, patient_id=str(patient_id), entries=rows, now=now)
 
 
+def with_arrival(nights: pl.DataFrame) -> pl.DataFrame:
+    """Adds the day each night reaches the service: a night with data arrives on its date; a
+    night without any (a gap the nights builder fills in) arrives with the next night that has
+    data, since an export only shows the gap once something follows it. A silent patient's
+    export does not change, its upload is a duplicate, and nothing is marked for detection."""
+    has_data = pl.any_horizontal("has_sleep", "has_hrv", "has_resting_hr", "has_steps")
+    arrival = pl.when(has_data).then(pl.col("date")).backward_fill().over("patient_id")
+    return (
+        nights.drop(ARRIVES_ON, strict=False)
+        .sort("patient_id", "date")
+        .with_columns(arrival.alias(ARRIVES_ON))
+        .filter(pl.col(ARRIVES_ON).is_not_null())
+    )
+
+
 def _by_day(frame: pl.DataFrame, day: pl.Expr) -> dict[date, pl.DataFrame]:
     if frame.height == 0:
         return {}
     keyed = frame.with_columns(day.alias("_day"))
     return {
-        key: rows.drop("_day")
+        key: rows.drop("_day", ARRIVES_ON, strict=False)
         for (key,), rows in keyed.partition_by("_day", as_dict=True, maintain_order=True).items()
     }
 

@@ -183,6 +183,34 @@ def figures_table(ev: Evaluation, targets: Targets = Targets()) -> str:
     return _table(frame)
 
 
+def glance_table(runs: list[tuple[str, Run]]) -> str:
+    """One row per run: the headline figures side by side."""
+    rows = [
+        (
+            name,
+            _pct(r.evaluation.sensitivity_any),
+            _pct(r.evaluation.sensitivity_passive),
+            _pct(r.evaluation.chance_passive_sensitivity),
+            _num(r.evaluation.median_lead_any, 1),
+            _num(r.evaluation.median_lead_passive, 1),
+            _num(r.evaluation.false_passive_per_patient_month),
+            _num(r.evaluation.alerts_per_100_patient_weeks, 1),
+        )
+        for name, r in runs
+    ]
+    columns = [
+        "run",
+        "sensitivity (any)",
+        "sensitivity (passive)",
+        "skill-less passive",
+        "median lead, days (any)",
+        "median lead (passive)",
+        "false passive / patient-month",
+        "alerts / 100 patient-weeks",
+    ]
+    return _table(pl.DataFrame(rows, schema=columns, orient="row"))
+
+
 def run_section(run: Run, title: str, *, listed: int = 15) -> str:
     ev = run.evaluation
     signals = signals_frame(run.signals)

@@ -13,8 +13,6 @@ from typing import Annotated
 
 import typer
 
-from api.replay.demo import env_lines, setup_demo
-
 
 def demo_command(
     folder: Annotated[
@@ -30,6 +28,8 @@ def demo_command(
     ] = True,
 ) -> None:
     """Simulate and replay a small cohort, create a care team and tokens, then serve the API."""
+    from api.replay.demo import env_lines, setup_demo  # the service stack, only when it runs
+
     started = time.perf_counter()
     typer.echo(f"simulating {patients} patients x {days} days and replaying them into {folder} ...")
     setup = setup_demo(folder.resolve(), patients_n=patients, days=days, seed=seed)

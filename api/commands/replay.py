@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.replay import ReplayResult, replay_cohort
 from ingest.errors import IngestError
+
+if TYPE_CHECKING:
+    from api.replay import ReplayResult
 
 
 def _date(value: str | None) -> date | None:
@@ -37,7 +39,9 @@ def run_replay(
     end: date | None = None,
     console: Console | None = None,
 ) -> ReplayResult:
-    """Replays with progress bars on ``console`` (stderr by default); shared with `demo`."""
+    """Replays with progress bars on ``console`` (stderr by default)."""
+    from api.replay import replay_cohort  # the service stack, only when a replay runs
+
     console = console or Console(stderr=True)
     with Progress(
         TextColumn("{task.description:<14}"),

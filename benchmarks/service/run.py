@@ -7,6 +7,8 @@ For each backend it migrates a fresh database, seeds 1,000 patients and 10,000 a
 the models (benchmarks/service/seed.py), starts `phenowatch serve` in a subprocess on a free
 loopback port, and then
 
+0. drains a backlog of ``--events`` webhook deliveries with two ``deliver_due`` workers
+   (benchmarks/service/outbox.py), before the server starts;
 1. drives `GET /v1/alerts` (a coordinator's first page, 50 newest alerts of 10,000 visible)
    open-loop at ``--rate`` requests/s for ``--duration`` s and reports throughput and latency
    percentiles measured from each request's scheduled start (benchmarks/service/load.py);
@@ -46,6 +48,7 @@ from sqlalchemy.engine import make_url
 from api.db import make_engine, make_session_factory
 from api.migrations import upgrade
 from benchmarks.service.load import LoadResult, run_fixed_rate
+from benchmarks.service.outbox import DrainResult, drain
 from benchmarks.service.seed import Seeded, seed
 from tests.api.webhook_receiver import WebhookReceiver
 
@@ -69,6 +72,7 @@ class WebhookTiming:
 class BackendResult:
     backend: str
     seed_s: float
+    drain: DrainResult
     load: LoadResult
     webhook: WebhookTiming
 
@@ -195,6 +199,13 @@ def bench_backend(backend: str, args: argparse.Namespace) -> BackendResult:
             started = time.perf_counter()
             seeded = seed(make_session_factory(engine), patients=1_000, alerts=10_000)
             seed_s = time.perf_counter() - started
+            drained = drain(
+                make_session_factory(engine),
+                team_id=seeded.team_id,
+                patient_ids=seeded.patient_ids,
+                events=args.events,
+            )
+            print(f"{backend}: {drained}", flush=True)
             engine.dispose()
             with served(url, folder) as base:
                 headers = {"Authorization": f"Bearer {seeded.coordinator_token}"}
@@ -205,7 +216,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> BackendResult:
                 print(f"{backend}: {load}", flush=True)
                 webhook = item_9_to_webhook(base, seeded, args.submissions)
                 print(f"{backend}: {webhook}", flush=True)
-    return BackendResult(backend, round(seed_s, 2), load, webhook)
+    return BackendResult(backend, round(seed_s, 2), drained, load, webhook)
 
 
 def report(results: list[BackendResult], args: argparse.Namespace) -> str:
@@ -215,7 +226,7 @@ def report(results: list[BackendResult], args: argparse.Namespace) -> str:
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python -m benchmarks.service.run "
         f"--backend {args.backend} --rate {args.rate:g} --duration {args.duration:g} "
-        f"--submissions {args.submissions}`.",
+        f"--submissions {args.submissions} --events {args.events}`.",
         f"Machine: {os.cpu_count()} CPUs shared with other work (load average "
         f"{load1:.1f}/{load5:.1f}/{load15:.1f} at the end), Python {platform.python_version()}, "
         "server `phenowatch serve` (one uvicorn process with its scheduler and upload worker) "
@@ -257,6 +268,24 @@ def report(results: list[BackendResult], args: argparse.Namespace) -> str:
             f"| {hook.max_ms} | {hook.before_response}/{hook.submissions} "
             f"| {hook.response_median_ms} |"
         )
+    lines += [
+        "",
+        "## Outbox drain",
+        "",
+        "A backlog of `alert.opened` deliveries (one per alert, written by the alert service in "
+        "the alert's transaction) drained by two workers calling `deliver_due(limit=50)` in "
+        "parallel, into a local receiver that verifies every signature; before the server "
+        "starts.",
+        "",
+        "| backend | events | workers | seconds | deliveries/s | delivered | duplicates |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        d = result.drain
+        lines.append(
+            f"| {result.backend} | {d.events} | {d.workers} | {d.seconds} | {d.per_second} "
+            f"| {d.delivered} | {d.duplicates} |"
+        )
     lines += ["", "Seeding time (s): " + ", ".join(f"{r.backend} {r.seed_s}" for r in results)]
     return "\n".join(lines) + "\n"
 
@@ -267,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--submissions", type=int, default=20)
+    parser.add_argument("--events", type=int, default=500, help="outbox backlog to drain")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/service.md")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]

@@ -1,0 +1,100 @@
+"""Outbox drain rate: how fast workers calling ``deliver_due`` empty a backlog of deliveries
+into a local receiver that verifies every signature, and whether any event arrived twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.services.alerts import open_alert
+from api.store.webhooks import Delivery, DeliveryStatus, WebhookEndpoint
+from api.webhooks.dispatch import deliver_due
+from api.webhooks.signing import generate_secret
+from detect.signals import Signal
+from tests.api.webhook_receiver import WebhookReceiver
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    events: int
+    workers: int
+    seconds: float
+    per_second: float
+    delivered: int
+    duplicates: int
+
+
+def drain(
+    factory: sessionmaker[Session],
+    *,
+    team_id: int,
+    patient_ids: list[str],
+    events: int = 500,
+    workers: int = 2,
+) -> DrainResult:
+    receiver = WebhookReceiver().start()
+    now = datetime.now(UTC)
+    try:
+        with factory() as session, session.begin():
+            secret = generate_secret()
+            session.add(
+                WebhookEndpoint(
+                    team_id=team_id,
+                    url=receiver.url(),
+                    secret=secret,
+                    event_types=["alert.opened"],
+                    created_at=now,
+                )
+            )
+            session.flush()
+            receiver.secrets["/hook"] = secret
+            for patient_id in patient_ids[-events:]:
+                open_alert(session, signal=_data_gap(patient_id, now), now=now)
+        started = time.perf_counter()
+
+        def work() -> None:
+            while deliver_due(factory, now=datetime.now(UTC), limit=50):
+                pass
+
+        threads = [threading.Thread(target=work) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+        with factory() as session:
+            delivered = session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == DeliveryStatus.DELIVERED)
+            )
+        counts = receiver.webhook_id_counts()
+    finally:
+        receiver.stop()
+    return DrainResult(
+        events=events,
+        workers=workers,
+        seconds=round(seconds, 2),
+        per_second=round(events / seconds, 1),
+        delivered=int(delivered or 0),
+        duplicates=sum(count - 1 for count in counts.values()),
+    )
+
+
+def _data_gap(patient_id: str, now: datetime) -> Signal:
+    return Signal(
+        patient_id=patient_id,
+        kind="data_gap",
+        severity="info",
+        fired_on=now.date(),
+        window_start=now.date(),
+        window_end=now.date(),
+        explanation="No sleep data for 4 nights.",
+        detector="benchmark",
+        detector_version="1",
+    )

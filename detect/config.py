@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-DETECTOR_VERSION = "2026.11.2"
+DETECTOR_VERSION = "2026.11.3"
 
 #: which way a metric moves when depression worsens; "both" means either way counts
 Depressive = Literal["up", "down", "both"]
@@ -64,7 +64,7 @@ class DetectConfig:
         ("sleep_irregularity", 0.5),
     )
     cusum_k: float = 0.75  # allowance, in long-run SD of the composite
-    cusum_h: float = 5.0  # decision threshold
+    cusum_h: float = 6.5  # decision threshold
     z_clip: float = 4.0  # one wild night moves a channel by at most this much
     min_evidence_valid: int = 5  # composite nights in the evidence window
     high_h_factor: float = 2.0  # severity high from a CUSUM this many times h

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detect.evaluation import Targets, alerts_frame, confirmations, evaluate, merge_alerts
 from detect.signals import Signal
@@ -154,3 +156,32 @@ def test_signals_are_accepted_as_well_as_frames() -> None:
     )
     ev = evaluate([signal], LABELS, ANSWERS, PERIOD)
     assert ev.caught_passive == 1 and ev.median_lead_passive == 9.0
+
+
+KINDS = ("passive_change", "phq9_relapse", "phq9_safety", "data_gap")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcd"), st.sampled_from(KINDS), st.integers(0, 299)),
+        max_size=30,
+    ),
+    st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from(KINDS), st.integers(0, 299))),
+)
+def test_more_alerts_never_catch_less_and_every_passive_alert_is_counted_once(
+    some: list[tuple[str, str, int]], more: list[tuple[str, str, int]]
+) -> None:
+    first = evaluate(
+        frame([alert(*a) for a in some]), LABELS, ANSWERS, PERIOD, merge_within_days=None
+    )
+    both = evaluate(
+        frame([alert(*a) for a in some + more]), LABELS, ANSWERS, PERIOD, merge_within_days=None
+    )
+    assert both.caught_any >= first.caught_any
+    assert both.caught_passive >= first.caught_passive
+    assert both.false_passive >= first.false_passive
+    assert 0 <= first.caught_passive <= first.caught_any <= first.confirmed
+    passive = sum(1 for _, kind, _ in some if kind == "passive_change")
+    assert first.passive_alerts == passive
+    assert first.false_passive <= passive

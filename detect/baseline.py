@@ -43,17 +43,20 @@ def robust_baseline(windows: np.ndarray, floors: np.ndarray) -> Baseline:
     return Baseline(median, scale.astype(windows.dtype), valid)
 
 
-def weekday_profile(windows: np.ndarray, median: np.ndarray, min_per_day: int = 3) -> np.ndarray:
-    """Each weekday's median deviation from ``median``, shape [..., 7].
+def weekday_profile(windows: np.ndarray, min_per_day: int = 3) -> np.ndarray:
+    """Each weekday's median against the average of the weekday medians, shape [..., 7].
 
     ``windows`` hold whole weeks (length a multiple of 7), so position ``i`` of every window
     falls on weekday slot ``i % 7``; a slot with fewer than ``min_per_day`` valid nights is 0.
     """
     weeks = windows.shape[-1] // 7
-    deviations = windows[..., : weeks * 7] - median[..., None]
-    by_slot = np.swapaxes(deviations.reshape(*windows.shape[:-1], weeks, 7), -1, -2)
-    effect, n = nan_median(by_slot)
-    return np.where(n >= min_per_day, effect, 0.0).astype(windows.dtype)
+    by_slot = windows[..., : weeks * 7].reshape(*windows.shape[:-1], weeks, 7)
+    slot_median, n = nan_median(np.swapaxes(by_slot, -1, -2))
+    usable = n >= min_per_day
+    count = usable.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.where(usable, slot_median, 0.0).sum(axis=-1, keepdims=True) / count
+    return np.where(usable, slot_median - centre, 0.0).astype(windows.dtype)
 
 
 def lag1_autocorrelation(z: np.ndarray, cap: float = 0.8) -> np.ndarray:

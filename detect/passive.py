@@ -17,7 +17,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from detect.baseline import (
     lag1_autocorrelation,
-    nan_median,
     robust_baseline,
     weekday_profile,
 )
@@ -45,8 +44,7 @@ def channel_history(values: np.ndarray, judged: range, config: DetectConfig) -> 
     ]
     if config.weekday_adjust:
         # position i of the history falls on weekday slot i % 7 of the baseline (whole weeks)
-        median, _ = nan_median(hist[..., :b])
-        profile = weekday_profile(hist[..., :b], median)
+        profile = weekday_profile(hist[..., :b])
         hist = hist - profile[..., np.arange(b + e) % 7]
     base_w = hist[..., :b]
     baseline = robust_baseline(base_w, floors)

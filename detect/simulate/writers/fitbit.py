@@ -189,13 +189,13 @@ def write(folder: Path, rec: PatientRecords) -> list[Path]:
         in_span = [d for d in days if first <= d["date"] <= last]
         hrv_rows = [row for d in in_span if (row := _hrv_row(d, rec.rng)) is not None]
         files = {
-            export / f"sleep-{first}.json": json.dumps(logs[::-1], indent=1),
+            export / f"sleep-{first}.json": json.dumps(logs[::-1]),
             google / f"UserSleeps_{first}.csv": "\n".join([USER_SLEEPS_HEADER, *sessions]) + "\n",
             export / f"resting_heart_rate-{first}.json": json.dumps(
-                [_resting(d, rec.rng) for d in in_span], indent=1
+                [_resting(d, rec.rng) for d in in_span]
             ),
             export / f"steps-{first}.json": json.dumps(
-                [entry for d in in_span for entry in _steps(d)], indent=1
+                [entry for d in in_span for entry in _steps(d)]
             ),
             hrv_dir / f"Daily Heart Rate Variability Summary - {first}.csv": "\n".join(
                 ["timestamp,rmssd,nremhr,entropy", *hrv_rows]

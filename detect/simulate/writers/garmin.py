@@ -113,7 +113,7 @@ def write(folder: Path, rec: PatientRecords) -> list[Path]:
         uds = [_uds_record(d, rec.rng) for d in days if first <= d["date"] <= last]
         sleep_path = wellness / f"{span}_{USER_PK}_sleepData.json"
         uds_path = aggregator / f"UDSFile_{span}.json"
-        sleep_path.write_text(json.dumps(sleep[::-1], indent=1))  # Garmin lists newest first
-        uds_path.write_text(json.dumps(uds, indent=1))
+        sleep_path.write_text(json.dumps(sleep[::-1]))  # Garmin lists newest first
+        uds_path.write_text(json.dumps(uds))
         paths += [sleep_path, uds_path]
     return paths

@@ -107,5 +107,5 @@ def write(folder: Path, rec: PatientRecords) -> list[Path]:
         "daily_activity": {"data": activity, "next_token": None},
     }
     path = out / "oura_data.json"
-    path.write_text(json.dumps(document, indent=1))
+    path.write_text(json.dumps(document))
     return [path]

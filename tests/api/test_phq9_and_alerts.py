@@ -242,3 +242,15 @@ def test_a_worse_signal_raises_the_active_alert_instead_of_opening_another(
         ("opened", None),
         ("refired", "severity raised from moderate to high"),
     ]
+
+
+def test_a_csv_of_answers_is_accepted_and_stored_once(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    body = (FIXTURES / "phq9" / "entries.csv").read_bytes()
+    headers = world.auth(world.p1) | {"Content-Type": "text/csv"}
+    first = client.post("/v1/patients/p1/phq9", content=body, headers=headers)
+    again = client.post("/v1/patients/p1/phq9", content=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    stored = client.get("/v1/patients/p1/phq9", headers=world.auth(world.p1)).json()
+    assert [e["total"] for e in stored] == [2, 6, 17]

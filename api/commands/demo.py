@@ -28,11 +28,15 @@ def demo_command(
     ] = True,
 ) -> None:
     """Simulate and replay a small cohort, create a care team and tokens, then serve the API."""
-    from api.replay.demo import env_lines, setup_demo  # the service stack, only when it runs
+    from api.replay.demo import NotADemoFolder, env_lines, setup_demo  # only when it runs
 
     started = time.perf_counter()
     typer.echo(f"simulating {patients} patients x {days} days and replaying them into {folder} ...")
-    setup = setup_demo(folder.resolve(), patients_n=patients, days=days, seed=seed)
+    try:
+        setup = setup_demo(folder.resolve(), patients_n=patients, days=days, seed=seed)
+    except NotADemoFolder as error:
+        typer.echo(f"error: {error}; choose another --dir", err=True)
+        raise typer.Exit(1) from None
     url = f"http://{host}:{port}"
     env_file = setup.folder / "env.sh"
     lines = env_lines(setup, url)

@@ -25,6 +25,12 @@ from detect.simulate.writers.cohort_folder import write_cohort
 
 TEAM = "Demo care team"
 COORDINATOR_EMAIL = "coordinator@demo.example"
+#: the file that marks a folder as the demo's, so that a later run may empty it
+DEMO_MARK = ".phenowatch-demo"
+
+
+class NotADemoFolder(Exception):
+    """The folder given to the demo holds something else: it is never emptied."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,13 @@ def setup_demo(
     database_url: str | None = None,
     today: date | None = None,
 ) -> DemoSetup:
-    """Simulates, replays and creates the people and tokens; ``folder`` is emptied first."""
+    """Simulates, replays and creates the people and tokens; ``folder`` is emptied first
+    (only when it is empty or an earlier demo's, never any other folder)."""
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / DEMO_MARK).is_file():
+        raise NotADemoFolder(f"{folder} is not empty and not a phenowatch demo folder")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    (folder / DEMO_MARK).write_text("made by `phenowatch demo`; emptied by the next run\n")
     today = today or SystemClock().now().date()
     cohort = simulate_cohort(patients_n, days, seed, start=today - timedelta(days=days))
     write_cohort(cohort, folder / "cohort")

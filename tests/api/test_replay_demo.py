@@ -65,3 +65,11 @@ def test_demo_tokens_open_the_replayed_data(demo: tuple[Path, str], tmp_path: Pa
         assert nights.status_code == 200 and len(nights.json()) > 60
         other = client.get("/v1/patients/sim0001/nights", headers=patient)
         assert env["PATIENT_ID"] == "sim0001" or other.status_code == 404
+
+
+def test_demo_never_empties_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "not a phenowatch demo folder" in result.output
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -55,9 +55,11 @@ def clause(change: MetricChange) -> str:
 
 def passive_sentence(changes: tuple[MetricChange, ...], nights: int) -> str:
     """The strongest change first, with the length of the evidence, then the others."""
+    span = f"over the last {nights} night{'s' if nights != 1 else ''}"
+    if not changes:
+        return f"Several nightly measures moved away from the usual {span}."
     ordered = sorted(changes, key=lambda c: -abs(c.z))
     first, *rest = [clause(c) for c in ordered]
-    span = f"over the last {nights} night{'s' if nights != 1 else ''}"
     parts = [f"{first[0].upper()}{first[1:]} {span}", *rest]
     return "; ".join(parts) + "."
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.tcpd.metrics import covering, f_measure
-from detect.changepoints import OFFLINE_DEFAULT, OfflineConfig, find_change_points
+from detect.changepoints import OFFLINE_DEFAULT, Detector, OfflineConfig, find_change_points
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the published "default" experiment, univariate series (van den Burg & Williams 2020)
@@ -36,7 +36,7 @@ def load_series(path: Path) -> np.ndarray:
     return (raw - mean) / np.where(sd > 0, sd, 1.0)
 
 
-def score_all(data_dir: Path, config: OfflineConfig) -> list[dict[str, object]]:
+def score_all(data_dir: Path, detector: Detector) -> list[dict[str, object]]:
     annotations = json.loads((data_dir / "annotations.json").read_text())
     rows: list[dict[str, object]] = []
     for path in sorted(data_dir.glob("*.json")):
@@ -44,7 +44,7 @@ def score_all(data_dir: Path, config: OfflineConfig) -> list[dict[str, object]]:
         if name == "annotations" or name in QUALITY_CONTROL:
             continue
         x = load_series(path)
-        predicted = find_change_points(x, config)
+        predicted = detector(x)
         truth = annotations[name]
         f1, precision, recall = f_measure(truth, predicted)
         rows.append(
@@ -144,7 +144,7 @@ def main() -> None:
         level_beta=args.level_beta,
         increment_beta=None if args.no_increments else args.increment_beta,
     )
-    rows = score_all(args.data, config)
+    rows = score_all(args.data, lambda x: find_change_points(x, config))
     s = summarise(rows)
     print(json.dumps(s, indent=1))
     if not args.no_write:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pytest
 
 from detect import detect_day, detect_range
 from ingest.schema import PHQ9
@@ -61,10 +62,11 @@ def test_detect_range_equals_detect_day_every_day() -> None:
     assert daily == ranged
 
 
-def test_signals_do_not_depend_on_data_after_their_day() -> None:
+@pytest.mark.parametrize("cut_day", [48, 104, 112, 125])
+def test_signals_do_not_depend_on_data_after_their_day(cut_day: int) -> None:
     frame, phq = cohort(), phq9_entries()
-    cut = START + timedelta(days=112)
-    start = START + timedelta(days=60)
+    cut = START + timedelta(days=cut_day)
+    start = START + timedelta(days=30)
     full = detect_range(frame, phq, start, START + timedelta(days=139))
     truncated = detect_range(
         frame.filter(pl.col("date") <= cut),

@@ -26,6 +26,7 @@ class DrainResult:
     seconds: float
     per_second: float
     delivered: int
+    waiting_for_retry: int  # first attempt failed; the next is scheduled (backoff)
     duplicates: int
 
 
@@ -68,11 +69,10 @@ def drain(
             thread.join()
         seconds = time.perf_counter() - started
         with factory() as session:
-            delivered = session.scalar(
-                select(func.count())
-                .select_from(Delivery)
-                .where(Delivery.status == DeliveryStatus.DELIVERED)
-            )
+            rows = session.execute(
+                select(Delivery.status, func.count()).group_by(Delivery.status)
+            ).tuples()
+            statuses = {status: count for status, count in rows}
         counts = receiver.webhook_id_counts()
     finally:
         receiver.stop()
@@ -81,7 +81,8 @@ def drain(
         workers=workers,
         seconds=round(seconds, 2),
         per_second=round(events / seconds, 1),
-        delivered=int(delivered or 0),
+        delivered=statuses.get(DeliveryStatus.DELIVERED, 0),
+        waiting_for_retry=statuses.get(DeliveryStatus.PENDING, 0),
         duplicates=sum(count - 1 for count in counts.values()),
     )
 

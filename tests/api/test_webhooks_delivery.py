@@ -178,3 +178,28 @@ def test_two_workers_on_one_outbox_deliver_each_event_once(webhook_db, receiver)
     assert receiver.webhook_id_counts() == {d.message_id: 1 for d in rows}
     assert sum(sent_by_worker) == 30
     assert min(sent_by_worker) > 0, f"one worker did everything: {sent_by_worker}"
+
+
+def test_a_delivery_held_by_a_worker_that_died_is_sent_once_its_lease_runs_out(
+    webhook_db, receiver
+):
+    receiver.start()
+    team_id = add_team(webhook_db)
+    endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
+    receiver.secrets["/hook"] = endpoint.secret
+    [delivery_id] = open_alerts(webhook_db, team_id=team_id, count=1)
+    with transaction(webhook_db) as session:  # what a claim leaves behind when its worker dies
+        held = session.get(Delivery, delivery_id)
+        held.claim_token, held.next_attempt_at = "worker-that-died", T0 + FAST.lease
+
+    assert deliver_due(webhook_db, now=T0, policy=FAST) == 0
+    assert deliver_now([delivery_id], session_factory=webhook_db, policy=FAST) == 0
+    assert deliver_due(webhook_db, now=T0 + FAST.lease, policy=FAST) == 1
+
+    [delivery] = deliveries(webhook_db)
+    assert (delivery.status, delivery.attempts, delivery.claim_token) == (
+        DeliveryStatus.DELIVERED,
+        1,
+        None,
+    )
+    assert receiver.webhook_id_counts() == {delivery.message_id: 1}

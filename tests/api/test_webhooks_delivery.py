@@ -154,6 +154,7 @@ def test_two_workers_on_one_outbox_deliver_each_event_once(webhook_db, receiver)
     """Two workers (threads with their own connections) drain one outbox at once: on
     PostgreSQL they share it through SKIP LOCKED, on SQLite they take turns."""
     factory = webhook_db
+    receiver.delay = 0.02  # while one worker waits on its batch, the other must claim the next
     receiver.start()
     team_id = add_team(factory)
     endpoint = add_endpoint(factory, team_id=team_id, url=receiver.url())

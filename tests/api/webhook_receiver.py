@@ -34,6 +34,7 @@ class WebhookReceiver:
     port: int = 0
     secrets: dict[str, str] = field(default_factory=dict)
     status_code: int = 204
+    delay: float = 0.0  # seconds before answering, like a slow receiver
     received: list[Received] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -55,6 +56,8 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver._record(self.path, body, dict(self.headers.items()))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(receiver.status_code)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -19,7 +19,7 @@ import polars as pl
 from api.report.model import LABELS, Failure
 from api.services.patients import PATIENT_ID
 from ingest import build_nights, load
-from ingest.errors import IngestError
+from ingest.errors import IngestError, UnknownFormatError
 from ingest.nights import NIGHTS_METRICS
 from ingest.schema import NIGHTS, PHQ9, empty
 
@@ -62,14 +62,29 @@ def read_labels(path: Path) -> pl.DataFrame:
 
 
 def read_patient(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One patient folder as (nights, PHQ-9 entries); raises IngestError when it cannot."""
+    """One patient folder as (nights, PHQ-9 entries); raises IngestError when it cannot.
+
+    Each entry of the folder is a source of its own, as ``phenowatch evaluate`` reads them
+    (``ingest.load`` opens a zip handed to it, not one lying inside a folder it lists); a lone
+    file of no known format is left out, as it would be inside a zip."""
     patient_id = folder.name
     if not PATIENT_ID.match(patient_id):
         raise IngestError(
             str(folder),
             "a patient folder is named by its id: 1-64 letters, digits, '.', '_' or '-'",
         )
-    loaded = load(folder, patient_id=patient_id, display=folder.name, metrics=NIGHTS_METRICS)
+    sources = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    if not sources:
+        raise IngestError(str(folder), "the folder is empty")
+    while True:
+        try:
+            loaded = load(sources, patient_id=patient_id, metrics=NIGHTS_METRICS)
+            break
+        except UnknownFormatError as error:
+            stray = [p for p in sources if str(p) == error.file]
+            if not stray or len(sources) == 1:
+                raise
+            sources.remove(stray[0])
     nights = build_nights(loaded.samples) if loaded.samples.height else empty(NIGHTS)
     return nights, loaded.phq9
 

@@ -120,3 +120,18 @@ def test_a_missing_cohort_folder_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["replay", str(tmp_path / "nope"), "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "not a folder" in result.output
+
+
+def test_every_vendor_folder_of_a_simulated_cohort_is_read(tmp_path: Path) -> None:
+    from api.replay.cohort import read_cohort
+    from detect.simulate import simulate_cohort
+    from detect.simulate.writers.cohort_folder import write_cohort
+
+    cohort = simulate_cohort(4, 40, seed=2)  # one patient per vendor, Apple Health as export.zip
+    write_cohort(cohort, tmp_path / "cohort")
+    (tmp_path / "cohort" / cohort.patient_ids[0] / "notes.txt").write_text("not an export")
+    frames = read_cohort(tmp_path / "cohort")
+    assert frames.failures == ()
+    with_nights = set(frames.nights.filter(pl.col("has_sleep"))["patient_id"].to_list())
+    assert with_nights == set(cohort.patient_ids)
+    assert set(cohort.patients["vendor"]) == {"apple_health", "fitbit", "garmin", "oura"}

@@ -38,7 +38,7 @@ def list_alerts(
     )
     ctx.audit.patient_id = patient_id
     return AlertPage(
-        items=[AlertOut.of(a) for a in page],
+        items=[AlertOut.model_validate(row, from_attributes=True) for row in page],
         next_cursor=str(next_id) if next_id is not None else None,
     )
 

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Row, Select, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from api.services.errors import Conflict, InvalidInput, NotFound
-from api.services.patients import visible_patient_ids
+from api.services.patients import visible_patients
 from api.services.tokens import Principal
-from api.store import Alert, AlertEvent, SignalRecord
+from api.store import Alert, AlertEvent, Patient, SignalRecord
 from api.store.alerts import ACTIVE_STATUSES, ALERT_STATUSES
 from detect.signals import KINDS, SEVERITIES, Signal
 
@@ -27,6 +27,8 @@ DELIVER_NOW_KEY = "phenowatch.deliver_now"
 #: the service's external base URL for links in webhook payloads, set by whoever opens the session
 PUBLIC_URL_KEY = "phenowatch.public_url"
 MAX_PAGE = 200
+#: an alert as a page lists it: every column but the evidence (one alert is read for that)
+SUMMARY_COLUMNS = tuple(column for column in Alert.__table__.columns if column.name != "evidence")
 
 
 def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | None:
@@ -134,15 +136,25 @@ def escalate_overdue(session: Session, *, now: datetime, after: timedelta) -> li
 def get_alert(
     session: Session, *, principal: Principal, alert_id: int, lock: bool = False
 ) -> Alert:
-    query = select(Alert).where(
-        Alert.id == alert_id, Alert.patient_id.in_(visible_patient_ids(principal))
-    )
+    query = select(Alert).where(Alert.id == alert_id, visible_alerts(principal))
     if lock:
         query = _lockable(session, query)
     alert = session.scalar(query.options(selectinload(Alert.events)))
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     return alert
+
+
+def visible_alerts(principal: Principal) -> ColumnElement[bool]:
+    """A condition on ``Alert`` that holds for exactly the alerts of patients the caller may see.
+
+    Correlated per alert rather than ``patient_id IN (visible patients)``: a newest-first page
+    then walks the primary key backwards and stops after a page, where the IN form made SQLite
+    fetch and sort every visible alert (13 ms for 10,000, against 0.4 ms). A patient's own
+    alerts are found directly through the patient index."""
+    if principal.role == "patient" and principal.patient_id is not None:
+        return Alert.patient_id == principal.patient_id
+    return exists().where(Patient.id == Alert.patient_id, visible_patients(principal))
 
 
 @dataclass(frozen=True)
@@ -162,8 +174,11 @@ def list_alerts(
     filters: AlertFilter,
     limit: int = 50,
     after_id: int | None = None,
-) -> tuple[list[Alert], int | None]:
+) -> tuple[list[Row[Any]], int | None]:
     """Alerts the caller may see, newest first, keyset-paginated; returns (page, next cursor).
+
+    Rows of ``SUMMARY_COLUMNS``, not ORM objects: a page is read-only, and building 50 tracked
+    objects with their JSON evidence cost more than the query.
 
     Filters only narrow: the visibility condition is always applied first."""
     for name, value, allowed in (
@@ -174,7 +189,7 @@ def list_alerts(
         if value is not None and value not in allowed:
             raise InvalidInput(f"{name} must be one of {list(allowed)}", field=name)
     limit = max(1, min(limit, MAX_PAGE))
-    conditions: list[ColumnElement[bool]] = [Alert.patient_id.in_(visible_patient_ids(principal))]
+    conditions: list[ColumnElement[bool]] = [visible_alerts(principal)]
     if filters.status:
         conditions.append(Alert.status == filters.status)
     if filters.severity:
@@ -189,9 +204,8 @@ def list_alerts(
         conditions.append(Alert.fired_on <= filters.fired_to)
     if after_id is not None:
         conditions.append(Alert.id < after_id)
-    page = list(
-        session.scalars(select(Alert).where(*conditions).order_by(Alert.id.desc()).limit(limit + 1))
-    )
+    query = select(*SUMMARY_COLUMNS).where(*conditions).order_by(Alert.id.desc()).limit(limit + 1)
+    page = list(session.execute(query))
     more = len(page) > limit
     page = page[:limit]
     return page, (page[-1].id if more and page else None)

@@ -54,6 +54,8 @@ class Alert(Base):
             sqlite_where=_ACTIVE,
         ),
         Index("ix_alerts_status_severity", "status", "severity"),
+        # a newest-first page of one status walks this backwards instead of sorting
+        Index("ix_alerts_status_id", "status", "id"),
         Index("ix_alerts_patient_fired", "patient_id", "fired_on"),
     )
 

@@ -1,5 +1,11 @@
 """`phenowatch serve` (API + scheduler + an upload worker) and `phenowatch worker` (workers
-alone, for scale-out). Both read PHENOWATCH_* settings; the embedded default is a SQLite file."""
+alone, for scale-out). Both read PHENOWATCH_* settings; the embedded default is a SQLite file.
+
+``serve --processes N`` answers requests in N uvicorn worker processes. The supervising process
+then migrates the database and runs the scheduler and the upload worker itself, once; the
+request processes are started with both turned off (on SQLite every process would think itself
+the scheduler's leader).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,18 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from api.clock import SystemClock
-from api.db import make_engine, make_session_factory
+from api.clock import Clock, SystemClock
+from api.db import make_engine, make_session_factory, transaction
 from api.migrations import upgrade
-from api.settings import Settings
+from api.scheduler import Scheduler
+from api.services.tokens import ensure_token
+from api.settings import PREFIX, Settings
 from api.worker import UploadWorker
 
 
@@ -28,6 +38,9 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[bool, typer.Option(help="run an upload worker in this process")] = True,
     scheduler: Annotated[bool, typer.Option(help="run the periodic jobs (leader only)")] = True,
+    processes: Annotated[
+        int, typer.Option(min=1, help="processes answering requests (uvicorn workers)")
+    ] = 1,
 ) -> None:
     """Serve the API (OpenAPI at /docs) with the scheduler and an upload worker; migrates the
     database on start."""
@@ -37,8 +50,82 @@ def serve(
 
     _logging()
     settings = Settings.from_env(run_worker=workers, run_scheduler=scheduler)
-    typer.echo(f"phenowatch on http://{host}:{port} (database: {_backend(settings)})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    typer.echo(
+        f"phenowatch on http://{host}:{port} (database: {_backend(settings)}, "
+        f"{processes} process{'es' if processes > 1 else ''})"
+    )
+    if processes == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+        return
+    # the request processes are spawned (not forked) and read their settings from the environment
+    request_process_env = {
+        f"{PREFIX}MIGRATE_ON_START": "false",
+        f"{PREFIX}RUN_WORKER": "false",
+        f"{PREFIX}RUN_SCHEDULER": "false",
+        f"{PREFIX}BOOTSTRAP_ADMIN_TOKEN": "",  # registered once, by the supervisor
+    }
+    with _supervisor_duties(settings), _environment(request_process_env):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            workers=processes,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            # a process still importing on a busy host is not hung: uvicorn's 5 s would kill it
+            timeout_worker_healthcheck=60,
+        )
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _supervisor_duties(settings: Settings) -> Iterator[None]:
+    """What the app's lifespan does in a single process, done once for all request processes:
+    migrate, register the bootstrap token, run the upload worker and the scheduler."""
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    clock: Clock = SystemClock()
+    if settings.migrate_on_start:
+        upgrade(engine)
+    if settings.bootstrap_admin_token:
+        with transaction(factory) as session:
+            ensure_token(
+                session, secret=settings.bootstrap_admin_token, role="admin", now=clock.now()
+            )
+    stop = threading.Event()
+    upload_worker = thread = None
+    if settings.run_worker:
+        upload_worker = UploadWorker(factory, settings=settings, clock=clock, name="serve-worker")
+        thread = threading.Thread(target=upload_worker.run, args=(stop,), name="upload-worker")
+        thread.start()
+    periodic = None
+    if settings.run_scheduler:
+        periodic = Scheduler(engine=engine, factory=factory, settings=settings, clock=clock)
+        periodic.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if upload_worker is not None and thread is not None:
+            upload_worker.wakeup.set()
+            thread.join(timeout=30)
+        if periodic is not None:
+            periodic.shutdown()
+        engine.dispose()
 
 
 def worker(

@@ -24,9 +24,9 @@ _TRIP = re.compile(r"^(?P<zone>\S+) (?P<first>\d{4}-\d{2}-\d{2})\.\.(?P<last>\d{
 
 
 def signals_frame(signals: Iterable[Signal]) -> pl.DataFrame:
-    """patient_id, kind, severity, fired_on, metrics ("+"-joined), explanation."""
+    """patient_id, kind, severity, fired_on, metrics (sorted, "+"-joined), explanation."""
     rows = [
-        (s.patient_id, s.kind, s.severity, s.fired_on, "+".join(s.metrics), s.explanation)
+        (s.patient_id, s.kind, s.severity, s.fired_on, "+".join(sorted(s.metrics)), s.explanation)
         for s in signals
     ]
     return pl.DataFrame(

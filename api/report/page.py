@@ -128,7 +128,10 @@ def _labelled_section(figures: Evaluation | None, note: str) -> str:
     return (
         '<section id="evaluation"><h2>Against the labels</h2>'
         f'<p class="note">{escape(note)} {figures.relapses} labelled relapses, '
-        f"{unconfirmed} never confirmed by a PHQ-9 (left out of recall).</p>"
+        f"{unconfirmed} never confirmed by a PHQ-9 (left out of recall). In a replay nobody "
+        "acknowledges or resolves an alert, and the service keeps one active alert per patient "
+        "and kind, so a patient's first alert of a kind stays open and a later change of that "
+        "kind fires it again instead of opening a new one.</p>"
         f'<div class="cards">{cards}</div>'
         f"<h3>Lead time of the relapses caught</h3>{histogram}</section>"
     )

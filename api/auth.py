@@ -1,7 +1,7 @@
 """Request dependencies: the request's unit of work, the caller, and the audit entry.
 
 Routes read like prose with the ``Annotated`` aliases at the bottom: ``ctx: Coordinator``.
-The session dependency owns the request's transaction (services never commit); the audit entry
+The context dependency owns the request's transaction (services never commit); the audit entry
 is written with it, or in a transaction of its own when the request failed, so denied and
 failed calls are recorded too. Audit entries hold who, what and the outcome, never values.
 """
@@ -9,6 +9,7 @@ failed calls are recorded too. Audit entries hold who, what and the outcome, nev
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
@@ -71,7 +72,10 @@ async def get_clock(request: Request) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 
-def get_session(request: Request) -> Iterator[Session]:
+@contextmanager
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """The request's transaction: committed with the audit entry when the request succeeded; a
+    failed request's audit entry is written in a transaction of its own."""
     state = request.app.state
     with state.session_factory() as session:
         session.info[PUBLIC_URL_KEY] = state.settings.public_url
@@ -100,20 +104,18 @@ def get_session(request: Request) -> Iterator[Session]:
     deliver_urgent(state.session_factory, session.info.pop(DELIVER_NOW_KEY, []), clock=state.clock)
 
 
-# "function": the transaction commits, and urgent webhooks start, before the response is sent
-# (FastAPI's default would run them after it, so a client could read before the commit).
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def get_context(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Context:
+) -> Iterator[Context]:
+    """Opens the unit of work and authenticates the caller in one trip to the thread pool (each
+    sync dependency costs one on the way in and one on the way out)."""
     route = request.scope.get("route")
     pending = PendingAudit(
         action=getattr(route, "name", None) or request.url.path,
@@ -121,15 +123,21 @@ def get_context(
         patient_id=request.path_params.get("patient_id"),
     )
     request.state.audit = pending
-    principal = authenticate(session, secret=credentials.credentials) if credentials else None
-    if principal is None:
-        raise HTTPException(401, "a valid bearer token is required")
-    pending.principal = principal
-    return Context(session, principal, clock.now(), settings, clock, pending)
+    with unit_of_work(request) as session:
+        principal = authenticate(session, secret=credentials.credentials) if credentials else None
+        if principal is None:
+            raise HTTPException(401, "a valid bearer token is required")
+        pending.principal = principal
+        yield Context(session, principal, clock.now(), settings, clock, pending)
+
+
+# "function": the transaction commits, and urgent webhooks start, before the response is sent
+# (FastAPI's default would run them after it, so a client could read before the commit).
+ContextDep = Annotated[Context, Depends(get_context, scope="function")]
 
 
 def require(*roles: str) -> object:
-    async def dependency(ctx: Annotated[Context, Depends(get_context)]) -> Context:
+    async def dependency(ctx: ContextDep) -> Context:
         if ctx.principal.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}")
         return ctx
@@ -137,7 +145,7 @@ def require(*roles: str) -> object:
     return Depends(dependency)
 
 
-Caller = Annotated[Context, Depends(get_context)]
+Caller = ContextDep
 CareReader = Annotated[Context, require("patient", "coordinator")]
 Coordinator = Annotated[Context, require("coordinator")]
 Admin = Annotated[Context, require("admin")]

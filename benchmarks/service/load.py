@@ -13,6 +13,7 @@ more CPU per request than the server under test, and this machine has two cores.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import statistics
 import time
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ class LoadResult:
     max_ms: float
     service_p50_ms: float
     service_p99_ms: float
+    #: CPU the generator itself spent per request (this process), to show it is not the limit
+    client_cpu_ms: float = float("nan")
+    #: CPU the server's processes (and PostgreSQL's backends, when given) spent per request
+    server_cpu_ms: float = float("nan")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -144,6 +149,9 @@ def run_fixed_rate(
 ) -> LoadResult:
     """GETs ``url`` ``rate`` times a second for ``duration_s`` seconds over ``connections``
     keep-alive connections; latency percentiles from each request's due time."""
-    return asyncio.run(
+    cpu_before = time.process_time()
+    result = asyncio.run(
         _run(url, rate=rate, duration_s=duration_s, headers=headers or {}, connections=connections)
     )
+    client = (time.process_time() - cpu_before) * 1000 / max(1, result.sent)
+    return dataclasses.replace(result, client_cpu_ms=round(client, 3))

@@ -1,11 +1,12 @@
 """The service benchmark: `GET /v1/alerts` at a fixed request rate, and item-9 to webhook.
 
     .venv/bin/python -m benchmarks.service.run [--backend sqlite|postgres|both]
-        [--rates 200,50] [--duration 20] [--submissions 20] [--out benchmarks/results/service.md]
+        [--rates 200,50] [--duration 20] [--processes 2] [--submissions 20]
+        [--out benchmarks/results/service.md]
 
 For each backend it migrates a fresh database, seeds 1,000 patients and 10,000 alerts through
-the models (benchmarks/service/seed.py), starts `phenowatch serve` in a subprocess on a free
-loopback port, and then
+the models (benchmarks/service/seed.py), analyses PostgreSQL's tables, starts `phenowatch serve
+--processes N` in a subprocess on a free loopback port, and then
 
 0. drains a backlog of ``--events`` webhook deliveries with two ``deliver_due`` workers
    (benchmarks/service/outbox.py), before the server starts;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import platform
 import socket
@@ -100,8 +102,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass
+class Server:
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
-def served(url: str, folder: Path) -> Iterator[str]:
+def served(url: str, folder: Path, processes: int) -> Iterator[Server]:
     port = free_port()
     env = os.environ | {
         "PHENOWATCH_DATABASE_URL": url,
@@ -109,7 +117,16 @@ def served(url: str, folder: Path) -> Iterator[str]:
     }
     log = (folder / "serve.log").open("w")
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/phenowatch"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(ROOT / ".venv/bin/phenowatch"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--processes",
+            str(processes),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -125,7 +142,7 @@ def served(url: str, folder: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"phenowatch serve did not start; see {folder / 'serve.log'}")
             time.sleep(0.2)
-        yield base
+        yield Server(base, process.pid)
     finally:
         process.terminate()
         try:
@@ -133,6 +150,39 @@ def served(url: str, folder: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these processes and their children so far (Linux /proc)."""
+    ticks, seen, todo = 0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(url: str) -> list[int]:
+    """PostgreSQL's backend processes serving ``url``'s database (none for SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return []
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                {"name": parsed.database},
+            ).scalars()
+            return [int(pid) for pid in pids]
+    finally:
+        engine.dispose()
 
 
 def item_9_to_webhook(base: str, seeded: Seeded, submissions: int) -> WebhookTiming:
@@ -199,6 +249,12 @@ def bench_backend(backend: str, args: argparse.Namespace) -> BackendResult:
             started = time.perf_counter()
             seeded = seed(make_session_factory(engine), patients=1_000, alerts=10_000)
             seed_s = time.perf_counter() - started
+            if backend == "postgres":
+                # the planner statistics autovacuum would gather within a minute of the bulk
+                # insert; without them PostgreSQL sorts every visible alert for each page
+                with engine.connect() as connection:
+                    connection.execute(text("ANALYZE"))
+                    connection.commit()
             drained = drain(
                 make_session_factory(engine),
                 team_id=seeded.team_id,
@@ -207,19 +263,20 @@ def bench_backend(backend: str, args: argparse.Namespace) -> BackendResult:
             )
             print(f"{backend}: {drained}", flush=True)
             engine.dispose()
-            with served(url, folder) as base:
+            with served(url, folder, args.processes) as server:
+                base = server.base
                 headers = {"Authorization": f"Bearer {seeded.coordinator_token}"}
-                run_fixed_rate(f"{base}/v1/alerts", rate=20, duration_s=3, headers=headers)
+                # every request process compiles its queries and fills its pool on first use
+                run_fixed_rate(f"{base}/v1/alerts", rate=50, duration_s=4, headers=headers)
                 loads = []
                 for rate in args.rates:
-                    loads.append(
-                        run_fixed_rate(
-                            f"{base}/v1/alerts",
-                            rate=rate,
-                            duration_s=args.duration,
-                            headers=headers,
-                        )
+                    pids = [server.pid, *database_backends(url)]
+                    cpu_before = cpu_seconds(pids)
+                    load = run_fixed_rate(
+                        f"{base}/v1/alerts", rate=rate, duration_s=args.duration, headers=headers
                     )
+                    server_cpu = (cpu_seconds(pids) - cpu_before) * 1000 / max(1, load.sent)
+                    loads.append(dataclasses.replace(load, server_cpu_ms=round(server_cpu, 2)))
                     print(f"{backend}: {loads[-1]}", flush=True)
                     time.sleep(5)  # let a saturated server drain before the next phase
                 webhook = item_9_to_webhook(base, seeded, args.submissions)
@@ -234,30 +291,33 @@ def report(results: list[BackendResult], args: argparse.Namespace) -> str:
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python -m benchmarks.service.run "
         f"--backend {args.backend} --rates {','.join(f'{r:g}' for r in args.rates)} "
-        f"--duration {args.duration:g} "
+        f"--duration {args.duration:g} --processes {args.processes} "
         f"--submissions {args.submissions} --events {args.events}`.",
         f"Machine: {os.cpu_count()} CPUs shared with other work (load average "
         f"{load1:.1f}/{load5:.1f}/{load15:.1f} at the end), Python {platform.python_version()}, "
-        "server `phenowatch serve` (one uvicorn process with its scheduler and upload worker) "
-        "in a subprocess, load generator and webhook receiver in the benchmark process, all on "
-        "loopback. Data: 1 care team, 1,000 patients, 10,000 alerts, seeded through the models.",
+        f"server `phenowatch serve --processes {args.processes}` (request processes, and a "
+        "supervisor with the scheduler and upload worker) in a subprocess, load generator and "
+        "webhook receiver in the benchmark process, all on loopback. Data: 1 care team, 1,000 "
+        "patients, 10,000 alerts, seeded through the models (PostgreSQL then analysed).",
         "",
         f"## `GET /v1/alerts` at fixed request rates (open loop, {args.duration:g} s each)",
         "",
         "Latency is measured from each request's scheduled start, so a request that had to wait "
         "for a connection counts its wait (no coordinated omission). Service time is from the "
-        "actual send. Target: p99 under 50 ms.",
+        "actual send. CPU per request: the server's processes (with PostgreSQL's backends) and "
+        "the load generator's own. Target: p99 under 50 ms.",
         "",
         "| backend | rate req/s | sent | ok | errors | achieved req/s | p50 ms | p90 ms | p99 ms "
-        "| max ms | service p50 ms | service p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| max ms | service p50 ms | service p99 ms | server CPU ms/req | generator CPU ms/req |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         for load in result.loads:
             lines.append(
                 f"| {result.backend} | {load.rate:g} | {load.sent} | {load.ok} | {load.errors} "
                 f"| {load.achieved_rps} | {load.p50_ms} | {load.p90_ms} | {load.p99_ms} "
-                f"| {load.max_ms} | {load.service_p50_ms} | {load.service_p99_ms} |"
+                f"| {load.max_ms} | {load.service_p50_ms} | {load.service_p99_ms} "
+                f"| {load.server_cpu_ms} | {load.client_cpu_ms} |"
             )
     lines += [
         "",
@@ -310,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated request rates for GET /v1/alerts, each run for --duration",
     )
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="request processes (phenowatch serve)"
+    )
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--events", type=int, default=500, help="outbox backlog to drain")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/service.md")

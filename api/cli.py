@@ -1,24 +1,59 @@
 """The ``phenowatch`` command line: a thin layer that opens files and calls the packages.
 
-Each command lives in ``api/commands/<name>.py`` and registers itself on the app here.
+Each command lives in ``api/commands/<name>.py`` and registers itself with ``register(app)``.
+A command's module is imported only when that command runs, so ``phenowatch nights`` does not
+load the web service, the database layer or the change-point libraries (start-up time and
+memory stay those of the job itself).
 """
 
 from __future__ import annotations
 
-import typer
+import importlib
 
-from api.commands import admin, demo, evaluate, nights, replay, serve, simulate
+import click
+import typer
+from typer.core import TyperGroup
+
+#: command name -> the module that registers it
+COMMANDS = {
+    "nights": "api.commands.nights",
+    "simulate": "api.commands.simulate",
+    "evaluate": "api.commands.evaluate",
+    "replay": "api.commands.replay",
+    "serve": "api.commands.serve",
+    "worker": "api.commands.serve",
+    "admin": "api.commands.admin",
+    "demo": "api.commands.demo",
+}
+
+
+class LazyCommands(TyperGroup):
+    """A command group that imports a command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        commands = typer.Typer()
+        importlib.import_module(module).register(commands)
+        return typer.main.get_group(commands).get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
     name="phenowatch",
-    help="Early, explained relapse alerts from wearables and the PHQ-9.",
+    cls=LazyCommands,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-for module in (nights, simulate, evaluate, serve, admin, replay, demo):
-    module.register(app)
+
+@app.callback()
+def phenowatch() -> None:
+    """Early, explained relapse alerts from wearables and the PHQ-9."""
 
 
 def main() -> None:

@@ -140,7 +140,9 @@ def served(url: str, folder: Path, processes: int) -> Iterator[Server]:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"phenowatch serve did not start; see {folder / 'serve.log'}")
+                log.flush()
+                output = (folder / "serve.log").read_text()[-4000:]
+                raise RuntimeError(f"phenowatch serve did not start:\n{output}")
             time.sleep(0.2)
         yield Server(base, process.pid)
     finally:

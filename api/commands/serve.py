@@ -9,6 +9,7 @@ the scheduler's leader).
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -59,7 +60,9 @@ def serve(
         f"{processes} process{'es' if processes > 1 else ''})"
     )
     if processes == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+        app = create_app(settings)
+        _freeze_start_up_objects()
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
     # the request processes are spawned (not forked) and read their settings from the environment
     request_process_env = {
@@ -121,8 +124,19 @@ def _request_process(host: str, port: int) -> None:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     listener.bind((host, port))
-    config = uvicorn.Config("api.app:create_app", factory=True, log_level="info", access_log=False)
+    from api.app import create_app
+
+    app = create_app()
+    _freeze_start_up_objects()
+    config = uvicorn.Config(app, log_level="info", access_log=False)
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _freeze_start_up_objects() -> None:
+    """Leaves the objects of imports and the app out of every later garbage collection: a full
+    collection over them took about 100 ms, with every request of the process waiting."""
+    gc.collect()
+    gc.freeze()
 
 
 @contextmanager

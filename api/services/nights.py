@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, func, or_, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,8 +63,9 @@ def load_nights(
     patient_ids: Iterable[str] | None = None,
     start: date | None = None,
     end: date | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Stored nights as a NIGHTS frame, sorted by patient and date."""
+    """Stored nights as a NIGHTS frame (or only ``columns`` of it), sorted by patient and date."""
     conditions: list[ColumnElement[bool]] = []
     if patient_ids is not None:
         conditions.append(Night.patient_id.in_(list(patient_ids)))
@@ -72,11 +73,43 @@ def load_nights(
         conditions.append(Night.date >= start)
     if end is not None:
         conditions.append(Night.date <= end)
-    columns = [Night.__table__.c[name] for name in NIGHTS]
-    result = session.execute(
-        select(*columns).where(*conditions).order_by(Night.patient_id, Night.date)
-    )
-    return pl.DataFrame(result.all(), schema=dict(NIGHTS), orient="row")
+    names = list(NIGHTS) if columns is None else list(columns)
+    unknown = [name for name in names if name not in NIGHTS]
+    if unknown:
+        raise ValueError(f"nights have no columns {unknown}")
+    schema = {name: NIGHTS[name] for name in names}
+    selected: list[Any] = [Night.__table__.c[name] for name in names]
+    if "date" in schema and session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps the date as ISO text; polars parses the whole column at once, where the
+        # driver would build a Python date per row (the detection job reads ~200,000 a day)
+        selected[names.index("date")] = type_coerce(Night.date, String).label("date")
+        schema["date"] = pl.String
+    query = select(*selected).where(*conditions).order_by(Night.patient_id, Night.date)
+    rows = _fetch_rows(session, query)
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    if schema.get("date") == pl.String:
+        frame = frame.with_columns(pl.col("date").str.to_date("%Y-%m-%d"))
+    return frame
+
+
+def _fetch_rows(session: Session, query: Select[Any]) -> Sequence[Any]:
+    """The query's rows as tuples, run as Core on the session's connection (no ORM bookkeeping
+    per row). On SQLite, when no column needs converting (the detection job's columns: text
+    and floats, the date read as text) they come straight from the driver's cursor, without a
+    result row built around each (a third of the time for the detection job's 200,000 rows)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    result = connection.execute(query)
+    if dialect.name != "sqlite" or any(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+        for column in query.selected_columns
+    ):
+        return result.all()
+    try:
+        rows: Sequence[Any] = result.cursor.fetchall()
+    finally:
+        result.close()
+    return rows
 
 
 def _insert_for(session: Session) -> Any:

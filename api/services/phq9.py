@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from api.services.alerts import open_alert
-from api.services.patients import mark_for_detection
 from api.services.tokens import Principal
-from api.store import Alert, Phq9Entry
+from api.store import Alert, Patient, Phq9Entry
 from ingest.schema import PHQ9
+
+#: the column of ``submit_phq9_many``'s frame that says when each entry was submitted
+SUBMITTED_AT = "submitted_at"
+KEY = ["patient_id", "answered_at"]
 
 
 def store_phq9(
@@ -23,37 +26,63 @@ def store_phq9(
     """Stores the entries not stored before (same patient and answer time) and returns them.
     Entries without an answer time (NHANES tables record none) cannot be placed and are left."""
     now = now or datetime.now(UTC)
-    frame = (
-        entries.filter(pl.col("answered_at").is_not_null())
-        .with_columns(pl.lit(patient_id).alias("patient_id"))
-        .select(list(PHQ9))
-        .unique(subset=["answered_at"], keep="last", maintain_order=True)
-        .sort("answered_at")
-    )
-    if frame.height == 0:
-        return frame
-    known = set(
-        session.scalars(
-            select(Phq9Entry.answered_at).where(
-                Phq9Entry.patient_id == patient_id,
-                Phq9Entry.answered_at.in_(frame["answered_at"].to_list()),
-            )
-        )
-    )
-    new = frame.filter(~pl.col("answered_at").is_in(list(known))) if known else frame
-    session.add_all(Phq9Entry(**row, created_at=now) for row in new.to_dicts())
-    session.flush()
-    return new
+    frame = _submission(entries.with_columns(pl.lit(patient_id).alias("patient_id")), now)
+    return _store_new(session, frame).select(list(PHQ9))
 
 
-def load_phq9(session: Session, *, patient_ids: list[str] | None = None) -> pl.DataFrame:
+def phq9_window_start(first: datetime, config: Any) -> datetime:
+    """The earliest answer time the PHQ-9 rules (detect.phq9_rules) read when they judge
+    entries answered at or after ``first``: the recent level is the median of the entries of
+    the ``recent_days`` before each one. (The remission state can date from any time before;
+    ``load_phq9`` adds the entry it comes from.)"""
+    return first - timedelta(days=int(config.recent_days))
+
+
+def load_phq9(
+    session: Session,
+    *,
+    patient_ids: list[str] | None = None,
+    since: datetime | None = None,
+    config: Any = None,
+) -> pl.DataFrame:
+    """Stored entries as a PHQ9 frame, sorted by patient and answer time.
+
+    With ``since``, only the entries answered then or later, plus each patient's last entry
+    before it that set their remission state (a total below ``remission_below`` or at least
+    ``relapse_total``): with those the PHQ-9 rules judge any entry from
+    ``since + recent_days`` on exactly as with the whole history."""
     table = Phq9Entry.__table__
-    query = select(*[table.c[name] for name in PHQ9]).order_by(
-        Phq9Entry.patient_id, Phq9Entry.answered_at
-    )
+    columns = [table.c[name] for name in PHQ9]
+    chosen: list[ColumnElement[bool]] = []
     if patient_ids is not None:
-        query = query.where(Phq9Entry.patient_id.in_(patient_ids))
-    return pl.DataFrame(session.execute(query).all(), schema=dict(PHQ9), orient="row")
+        chosen.append(Phq9Entry.patient_id.in_(patient_ids))
+    if since is None:
+        query: Any = select(*columns).where(*chosen)
+    else:
+        config = config if config is not None else importlib.import_module("detect").DetectConfig()
+        total = Phq9Entry.total
+        last_state = (
+            select(Phq9Entry.patient_id, func.max(Phq9Entry.answered_at).label("answered_at"))
+            .where(
+                *chosen,
+                Phq9Entry.answered_at < since,
+                or_(total < config.remission_below, total >= config.relapse_total),
+            )
+            .group_by(Phq9Entry.patient_id)
+            .subquery()
+        )
+        query = union_all(
+            select(*columns).where(*chosen, Phq9Entry.answered_at >= since),
+            select(*columns).join(
+                last_state,
+                and_(
+                    Phq9Entry.patient_id == last_state.c.patient_id,
+                    Phq9Entry.answered_at == last_state.c.answered_at,
+                ),
+            ),
+        )
+    rows = session.connection().execute(query).all()
+    return pl.DataFrame(rows, schema=dict(PHQ9), orient="row").sort(KEY)
 
 
 def submit_phq9(
@@ -72,20 +101,89 @@ def submit_phq9(
     logged."""
     del actor  # the submission is audited by the caller; alerts record the detector
     now = now or datetime.now(UTC)
-    history = load_phq9(session, patient_ids=[patient_id])
-    new = store_phq9(session, patient_id=patient_id, entries=entries, now=now)
+    frame = entries.with_columns(
+        pl.lit(patient_id).alias("patient_id"), pl.lit(now).alias(SUBMITTED_AT)
+    )
+    return submit_phq9_many(session, entries=frame, config=config)
+
+
+def submit_phq9_many(session: Session, *, entries: pl.DataFrame, config: Any = None) -> list[Alert]:
+    """``submit_phq9`` for many submissions at once, each entry with its own ``patient_id``
+    and ``submitted_at``; the same entries stored and the same alerts opened, in the same order
+    (by submission time, patient, answer time), as one ``submit_phq9`` call per submission.
+
+    Each patient's history is read once, however many entries they submitted."""
+    detect = importlib.import_module("detect")
+    rules = importlib.import_module("detect.phq9_rules")
+    config = config if config is not None else detect.DetectConfig()
+    new = _store_new(session, _submission(entries, None))
     if new.height == 0:
         return []
-    mark_for_detection(session, patient_id=patient_id, now=now)
-    detect = importlib.import_module("detect")
-    judge = detect.phq9_submission_signals
-    config = config if config is not None else detect.DetectConfig()
+    _mark_for_detection(session, new)
+    history = load_phq9(
+        session,
+        patient_ids=new["patient_id"].unique().sort().to_list(),
+        since=phq9_window_start(new["answered_at"].min(), config),  # type: ignore[arg-type]
+        config=config,
+    )
+    # every new entry scored against the entries before it, as submit_phq9 judged it
+    flagged = (
+        rules.score_entries(history, config)
+        .join(new.select(*KEY, SUBMITTED_AT), on=KEY, how="inner")
+        .filter(pl.col("safety") | pl.col("relapse_after_remission") | pl.col("reliable_rise"))
+        .sort(SUBMITTED_AT, "patient_id", "answered_at")
+    )
     opened: list[Alert] = []
-    for index in range(new.height):
-        entry = new.slice(index, 1)
-        for signal in judge(entry, history, config):
-            alert = open_alert(session, signal=signal, now=now)
+    # one step per flagged entry: few, and each opens its alerts at its own submission time
+    for index in range(flagged.height):
+        entry = flagged.slice(index, 1)
+        for signal in rules.signals_from_scored(entry, config):
+            alert = open_alert(session, signal=signal, now=entry[SUBMITTED_AT][0])
             if alert is not None:
                 opened.append(alert)
-        history = pl.concat([history, entry])
     return opened
+
+
+def _submission(entries: pl.DataFrame, now: datetime | None) -> pl.DataFrame:
+    """The placeable entries (with an answer time), one per patient and answer time (the last
+    one given), in submission order."""
+    frame = entries.filter(pl.col("answered_at").is_not_null())
+    if now is not None:
+        frame = frame.with_columns(pl.lit(now).alias(SUBMITTED_AT))
+    return (
+        frame.select(*PHQ9, pl.col(SUBMITTED_AT).cast(pl.Datetime("us", "UTC")))
+        .unique(subset=KEY, keep="last", maintain_order=True)
+        .sort(SUBMITTED_AT, "patient_id", "answered_at")
+    )
+
+
+def _store_new(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
+    """Inserts the rows of ``frame`` not stored before, created at their submission time, in
+    one executemany; returns them."""
+    if frame.height == 0:
+        return frame
+    times = frame["answered_at"]
+    stored = session.connection().execute(
+        select(Phq9Entry.patient_id, Phq9Entry.answered_at).where(
+            Phq9Entry.patient_id.in_(frame["patient_id"].unique().to_list()),
+            Phq9Entry.answered_at.between(times.min(), times.max()),
+        )
+    )
+    known = pl.DataFrame(stored.all(), schema={k: PHQ9[k] for k in KEY}, orient="row")
+    new = frame.join(known, on=KEY, how="anti", maintain_order="left")
+    if new.height:
+        rows = new.rename({SUBMITTED_AT: "created_at"}).to_dicts()
+        session.execute(insert(Phq9Entry), rows)
+    return new
+
+
+def _mark_for_detection(session: Session, new: pl.DataFrame) -> None:
+    """``mark_for_detection`` of every patient with a new entry, at their first submission (an
+    existing mark is older and stays): one UPDATE per distinct time."""
+    first = new.group_by("patient_id").agg(pl.col(SUBMITTED_AT).min()).sort(SUBMITTED_AT)
+    for (at,), ids in first.partition_by(SUBMITTED_AT, as_dict=True, maintain_order=True).items():
+        session.execute(
+            update(Patient)
+            .where(Patient.id.in_(ids["patient_id"].to_list()), Patient.detection_due_at.is_(None))
+            .values(detection_due_at=at)
+        )

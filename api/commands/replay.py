@@ -1,8 +1,10 @@
-"""`phenowatch replay DIR --out OUT [--db URL] [--from DATE --to DATE]`.
+"""`phenowatch replay DIR --out OUT [--db URL] [--from DATE --to DATE] [--resolve-after DAYS]`.
 
 A cohort folder (one sub-folder per patient, optional labels.csv) fed day by day through the live
 pipeline under a simulated clock; writes OUT/alerts.jsonl, OUT/nights.csv and OUT/report.html
 and prints a one-line summary. The database is a fresh SQLite file under OUT unless --db says.
+The replay's care team resolves each alert 7 days after it first fired unless
+--resolve-after says otherwise (0, or --no-resolve: alerts stay open, nobody answers them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from ingest.errors import IngestError
 
 if TYPE_CHECKING:
     from api.replay import ReplayResult
+
+#: api.replay.care_team.DEFAULT_RESOLVE_AFTER, written out so that the command line starts
+#: without the service stack (tests/api/test_replay.py checks that the two agree)
+DEFAULT_RESOLVE_AFTER = 7
 
 
 def _date(value: str | None) -> date | None:
@@ -38,6 +44,7 @@ def run_replay(
     start: date | None = None,
     end: date | None = None,
     console: Console | None = None,
+    resolve_after: int | None = DEFAULT_RESOLVE_AFTER,
 ) -> ReplayResult:
     """Replays with progress bars on ``console`` (stderr by default)."""
     from api.replay import replay_cohort  # the service stack, only when a replay runs
@@ -75,6 +82,7 @@ def run_replay(
             on_folder=on_folder,
             on_day=on_day,
             on_stage=on_stage,
+            resolve_after=resolve_after,
         )
 
 
@@ -94,11 +102,34 @@ def replay_command(
     end: Annotated[
         str | None, typer.Option("--to", help="Last day to replay (YYYY-MM-DD).")
     ] = None,
+    resolve_after: Annotated[
+        int,
+        typer.Option(
+            "--resolve-after",
+            min=0,
+            metavar="DAYS",
+            help="The care team resolves each alert this many days after it first fired "
+            "(0: never).",
+        ),
+    ] = DEFAULT_RESOLVE_AFTER,
+    no_resolve: Annotated[
+        bool,
+        typer.Option(
+            "--no-resolve", help="Nobody resolves alerts: each stays open (--resolve-after 0)."
+        ),
+    ] = False,
 ) -> None:
     """Replay a cohort day by day through the live pipeline; write alerts, nights and a report."""
     started = datetime.now()
     try:
-        result = run_replay(cohort, out, database_url=db, start=_date(start), end=_date(end))
+        result = run_replay(
+            cohort,
+            out,
+            database_url=db,
+            start=_date(start),
+            end=_date(end),
+            resolve_after=None if no_resolve else resolve_after or None,
+        )
     except IngestError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -5,10 +5,13 @@ Each simulated day is one transaction, in the order the live service would see i
 * at ``NIGHTS_SYNC`` the nights that ended that day are stored as the upload worker stores them
   (``store_nights``) and their patients are marked for detection; a night without any data
   arrives only with the next night that has some (see ``with_arrival``);
-* every PHQ-9 entry answered that day (UTC) is submitted at its own answer time through the
-  function the PHQ-9 route calls (``submit_phq9``), which judges it at once;
+* every PHQ-9 entry answered that day (UTC) is submitted at its own answer time and judged at
+  once, through ``submit_phq9_many``: the code of the PHQ-9 route's ``submit_phq9``, given the
+  day's submissions together;
 * at ``DETECTION_AT`` the scheduler's detection job (``run_due_detection``) judges the day for
-  the patients with new data, opening alerts and queueing their webhook deliveries.
+  the patients with new data, opening alerts and queueing their webhook deliveries;
+* at ``CARE_TEAM_AT``, with a care-team policy (``resolve_after`` days), the replay's care team
+  resolves the alerts that first fired that long ago (see ``api.replay.care_team``).
 
 The scheduler's other detection job, the 03:00 UTC sweep over every patient, is not replayed.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
 
@@ -29,15 +33,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import FixedClock
 from api.db import transaction
+from api.replay.care_team import care_team, resolve_stale
 from api.services.detection import run_due_detection
 from api.services.nights import store_nights
 from api.services.patients import ensure_patient
-from api.services.phq9 import store_phq9, submit_phq9
+from api.services.phq9 import SUBMITTED_AT, store_phq9, submit_phq9_many
+from api.services.tokens import Principal
 from api.store import Patient
 
 NIGHTS_SYNC = time(12, 0)
 ARRIVES_ON = "_arrives_on"
 DETECTION_AT = time(23, 0)
+CARE_TEAM_AT = time(23, 30)
 
 #: called after each simulated day with (days done, days in all, the day)
 DayProgress = Callable[[int, int, date], None]
@@ -74,15 +81,22 @@ def replay_days(
     team_name: str,
     timings: Timings,
     progress: DayProgress | None = None,
+    resolve_after: int | None = None,
 ) -> None:
+    """Replays ``days``; with ``resolve_after`` (days, above 0) the replay's care team resolves
+    each alert that long after it first fired, else alerts stay open as nobody answers them."""
     if not days:
         return
+    policy: CareTeamPolicy | None = None
     first, last = days[0], days[-1]
     clock.set(at(first, time(0, 0)))
     with timings.measure("history"), transaction(factory) as session:
         for patient_id in patient_ids:
             ensure_patient(session, patient_id=patient_id, team_name=team_name, now=clock.now())
         _store_history(session, nights, phq9, before=first, now=clock.now())
+        if resolve_after:
+            principal = care_team(session, team_name=team_name, now=clock.now())
+            policy = CareTeamPolicy(principal, resolve_after)
     answered_on = pl.col("answered_at").dt.date()
     in_range = phq9.filter(answered_on.is_between(first, last))
     nights = with_arrival(nights)
@@ -98,6 +112,7 @@ def replay_days(
                 phq9=phq9_by_day.get(day),
                 clock=clock,
                 timings=timings,
+                policy=policy,
             )
         if progress is not None:
             progress(done, len(days), day)
@@ -111,6 +126,7 @@ def replay_day(
     phq9: pl.DataFrame | None,
     clock: FixedClock,
     timings: Timings,
+    policy: CareTeamPolicy | None = None,
 ) -> None:
     """One simulated day, in the caller's transaction."""
     if nights is not None and nights.height:
@@ -119,25 +135,29 @@ def replay_day(
             # every patient's sync of the day in one upsert (store_nights keeps each row's id)
             store_nights(session, patient_id=None, nights=nights, now=clock.now())
             mark_due(session, nights["patient_id"].unique().sort().to_list(), now=clock.now())
-    if phq9 is not None:
+    if phq9 is not None and phq9.height:
+        clock.set(phq9["answered_at"].max())
         with timings.measure("submit PHQ-9"):
-            # one submission per patient and answer time, in the order they were answered
-            for (answered_at, patient_id), entry in (
-                phq9.sort("answered_at", "patient_id")
-                .partition_by("answered_at", "patient_id", as_dict=True, maintain_order=True)
-                .items()
-            ):
-                clock.set(answered_at)
-                submit_phq9(
-                    session,
-                    patient_id=str(patient_id),
-                    entries=entry,
-                    actor=f"patient:{patient_id}",
-                    now=clock.now(),
-                )
+            # every answer submitted at its own answer time, as one submit_phq9 call per
+            # patient and answer time would, judged in the order they were answered
+            submit_phq9_many(
+                session, entries=phq9.with_columns(pl.col("answered_at").alias(SUBMITTED_AT))
+            )
     clock.set(at(day, DETECTION_AT))
     with timings.measure("detection job"):
         run_due_detection(session, now=clock.now())
+    if policy is not None:
+        clock.set(at(day, CARE_TEAM_AT))
+        with timings.measure("care team"):
+            resolve_stale(
+                session, day=day, after=policy.after, principal=policy.principal, now=clock.now()
+            )
+
+
+@dataclass(frozen=True)
+class CareTeamPolicy:
+    principal: Principal  # the replay's care team (api.replay.care_team)
+    after: int  # days after an alert first fired
 
 
 def mark_due(session: Session, patient_ids: Sequence[str], *, now: datetime) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from api.clock import FixedClock
 from api.db import make_engine, make_session_factory
 from api.migrations import upgrade
+from api.replay.care_team import DEFAULT_RESOLVE_AFTER
 from api.replay.cohort import CohortFrames, FolderProgress, read_cohort
 from api.replay.days import DayProgress, Timings, at, day_range, replay_days, replay_span
 from api.replay.outputs import (
@@ -42,6 +43,7 @@ class ReplayResult:
     alerts: pl.DataFrame  # api.report.model.ALERTS, as written to alerts.jsonl
     evaluation: Evaluation | None
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage
+    resolve_after: int | None = None  # the care-team policy: days until resolved, None: never
 
     def alerts_by_kind(self) -> dict[str, int]:
         counts = self.alerts.group_by("kind").len().sort("kind").rows()
@@ -56,6 +58,12 @@ class ReplayResult:
             f"{len(self.days)} days",
             f"{self.alerts.height} alerts ({kinds})",
             f"{len(self.failures)} failed folders",
+            "alerts resolved "
+            + (
+                "never (nobody answers them)"
+                if self.resolve_after is None
+                else f"{self.resolve_after} days after they first fired"
+            ),
         ]
         ev = self.evaluation
         if ev is not None and ev.sensitivity_any is not None:
@@ -92,7 +100,12 @@ def replay_cohort(
     on_folder: FolderProgress | None = None,
     on_day: DayProgress | None = None,
     on_stage: Callable[[str], None] | None = None,
+    resolve_after: int | None = DEFAULT_RESOLVE_AFTER,
 ) -> ReplayResult:
+    """Replays the cohort folder into a fresh database and writes OUT's files. With
+    ``resolve_after`` days (None or 0: never) the replay's care team resolves each alert that
+    long after it first fired (``api.replay.care_team``)."""
+    resolve_after = resolve_after or None
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     clock_start = wallclock.perf_counter()
@@ -124,6 +137,7 @@ def replay_cohort(
             team_name=team_name,
             timings=timings,
             progress=on_day,
+            resolve_after=resolve_after,
         )
         stage("replay")
         seconds |= {f"replay: {k}": round(v, 3) for k, v in timings.seconds.items()}
@@ -133,7 +147,7 @@ def replay_cohort(
             nights = stored_nights(session, patient_ids=frames.patient_ids, last=last)
     finally:
         engine.dispose()
-    result_frames = _report_data(frames, nights, alerts, cohort)
+    result_frames = _report_data(frames, nights, alerts, cohort, resolve_after)
     write_alerts_jsonl(out / "alerts.jsonl", alerts)
     write_nights_csv(out / "nights.csv", nights)
     write_report(out / "report.html", result_frames)
@@ -149,6 +163,7 @@ def replay_cohort(
         alerts=alerts,
         evaluation=evaluation,
         seconds=seconds,
+        resolve_after=resolve_after,
     )
 
 
@@ -161,7 +176,11 @@ def _days(frames: CohortFrames, start: date | None, end: date | None) -> list[da
 
 
 def _report_data(
-    frames: CohortFrames, nights: pl.DataFrame, alerts: pl.DataFrame, cohort: Path
+    frames: CohortFrames,
+    nights: pl.DataFrame,
+    alerts: pl.DataFrame,
+    cohort: Path,
+    resolve_after: int | None,
 ) -> ReportData:
     last = nights["date"].max()
     phq9 = frames.phq9.filter(pl.col("answered_at").dt.date() <= last) if last else frames.phq9
@@ -172,6 +191,7 @@ def _report_data(
         labels=frames.labels,
         failures=frames.failures,
         source=f"replay of {cohort.name}",
+        resolve_after=resolve_after,
     )
     plotted = data.patient_ids()[: data.max_patient_plots]
     return replace(data, change_points=_change_points(nights, plotted))

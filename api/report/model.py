@@ -58,6 +58,9 @@ class ReportData:
     failures: tuple[Failure, ...] = ()
     title: str = "phenowatch replay report"
     source: str = ""  # where the cohort came from, shown under the title
+    #: a replay's care-team policy: alerts resolved this many days after they first fired
+    #: (None: nobody resolves them)
+    resolve_after: int | None = None
     #: per-patient plots beyond this many are left out (the table still lists everyone)
     max_patient_plots: int = 60
 

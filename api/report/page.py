@@ -98,7 +98,7 @@ def _days(value: float | None) -> str:
     return "–" if value is None else f"{value:g} d"
 
 
-def _labelled_section(figures: Evaluation | None, note: str) -> str:
+def _labelled_section(figures: Evaluation | None, note: str, resolve_after: int | None) -> str:
     if figures is None:
         return (
             '<section id="evaluation"><h2>Against the labels</h2>'
@@ -128,12 +128,27 @@ def _labelled_section(figures: Evaluation | None, note: str) -> str:
     return (
         '<section id="evaluation"><h2>Against the labels</h2>'
         f'<p class="note">{escape(note)} {figures.relapses} labelled relapses, '
-        f"{unconfirmed} never confirmed by a PHQ-9 (left out of recall). In a replay nobody "
-        "acknowledges or resolves an alert, and the service keeps one active alert per patient "
-        "and kind, so a patient's first alert of a kind stays open and a later change of that "
-        "kind fires it again instead of opening a new one.</p>"
+        f"{unconfirmed} never confirmed by a PHQ-9 (left out of recall). "
+        f"{escape(_care_team_sentence(resolve_after))}</p>"
         f'<div class="cards">{cards}</div>'
         f"<h3>Lead time of the relapses caught</h3>{histogram}</section>"
+    )
+
+
+def _care_team_sentence(resolve_after: int | None) -> str:
+    """How the alerts were answered, which decides whether a later episode opens an alert: the
+    service keeps one active alert per patient and kind."""
+    if resolve_after is None:
+        return (
+            "Nobody acknowledged or resolved an alert, and the service keeps one active alert "
+            "per patient and kind, so a patient's first alert of a kind stayed open and a later "
+            "change of that kind fired it again instead of opening a new one."
+        )
+    return (
+        f"The replay's care team resolved every alert {resolve_after} days after it first "
+        "fired; the service keeps one active alert per patient and kind, so a change of the "
+        "same kind while an alert was active fired it again, and one after it was resolved "
+        "opened a new alert."
     )
 
 
@@ -230,7 +245,7 @@ def render(data: ReportData, figures: Evaluation | None, note: str) -> str:
         f"<title>{escape(data.title)}</title><style>{CSS}</style></head><body><main>"
         f'<h1>{escape(data.title)}</h1><p class="muted">{subtitle}</p>'
         + _cohort_section(counts, data)
-        + _labelled_section(figures, note)
+        + _labelled_section(figures, note, data.resolve_after)
         + _failures_section(data)
         + _patients_section(data)
         + "</main></body></html>\n"

@@ -135,3 +135,56 @@ def test_every_vendor_folder_of_a_simulated_cohort_is_read(tmp_path: Path) -> No
     with_nights = set(frames.nights.filter(pl.col("has_sleep"))["patient_id"].to_list())
     assert with_nights == set(cohort.patient_ids)
     assert set(cohort.patients["vendor"]) == {"apple_health", "fitbit", "garmin", "oura"}
+
+
+def test_the_care_team_resolves_each_alert_a_week_after_it_first_fired(
+    replayed: ReplayResult,
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from api.db import make_engine
+    from api.replay.care_team import CARE_TEAM_EMAIL, resolution_note
+    from api.store import Alert, AlertEvent, User
+
+    engine = make_engine(replayed.database_url)
+    try:
+        with engine.connect() as connection:
+            alerts = connection.execute(select(Alert)).all()
+            resolutions = connection.execute(
+                select(AlertEvent).where(AlertEvent.event == "resolved")
+            ).all()
+            care_team = connection.scalar(select(User.id).where(User.email == CARE_TEAM_EMAIL))
+    finally:
+        engine.dispose()
+    last = replayed.days[-1]
+    assert replayed.resolve_after == 7
+    assert "alerts resolved 7 days after they first fired" in replayed.summary()
+    for alert in alerts:
+        if alert.fired_on <= last - timedelta(days=7):
+            assert alert.status == "resolved"
+            assert alert.resolved_at.date() == alert.fired_on + timedelta(days=7)
+        else:
+            assert alert.status == "open"
+    assert len(resolutions) == sum(a.status == "resolved" for a in alerts) > 0
+    assert {(e.actor, e.note) for e in resolutions} == {(f"user:{care_team}", resolution_note(7))}
+    assert replayed.alerts.select("patient_id", "kind").is_duplicated().any()
+
+
+def test_with_no_resolve_alerts_stay_open_one_per_patient_and_kind(
+    cohort: Path, tmp_path: Path
+) -> None:
+    from api.commands.replay import DEFAULT_RESOLVE_AFTER
+    from api.replay.care_team import DEFAULT_RESOLVE_AFTER as POLICY_DEFAULT
+
+    assert DEFAULT_RESOLVE_AFTER == POLICY_DEFAULT
+    for flags in (["--no-resolve"], ["--resolve-after", "0"]):
+        out = tmp_path / flags[0]
+        result = CliRunner().invoke(app, ["replay", str(cohort), "--out", str(out), *flags])
+        assert result.exit_code == 0, result.output
+        assert "alerts resolved never (nobody answers them)" in result.output
+        alerts = read_alerts_jsonl(out / "alerts.jsonl")
+        assert alerts.height > 0
+        assert not alerts.select("patient_id", "kind").is_duplicated().any()
+        assert "Nobody acknowledged or resolved an alert" in (out / "report.html").read_text()

@@ -3,7 +3,9 @@
 The live side is driven through the real API under the same kind of simulated clock: each day
 every patient uploads their Garmin export as it stands that day (a zip, processed by the upload
 worker), answers the PHQ-9 through POST /phq9 at the minute they answered it, and the
-scheduler's detection job runs at the day's end.
+scheduler's detection job runs at the day's end. With the replay's care-team policy on, a
+coordinator then resolves through POST /v1/alerts/{id}/resolve every alert that first fired
+that many days ago, as the replay's care team does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from api.app import create_app
 from api.clock import FixedClock
 from api.db import transaction
 from api.replay import replay_cohort
+from api.replay.care_team import resolution_note
 from api.replay.outputs import read_alerts_jsonl
 from api.scheduler import Scheduler
 from api.services import patients, tokens
@@ -64,7 +67,24 @@ def export_as_of(sleep: list[dict], uds: list[dict], day: date) -> bytes:
     return buffer.getvalue()
 
 
-def live_alerts(tmp_path: Path) -> pl.DataFrame:
+def alert_pages(client: TestClient, token: str, **params: object) -> list[dict]:
+    """Every alert the coordinator sees, page by page."""
+    items: list[dict] = []
+    cursor = None
+    while True:
+        page = client.get(
+            "/v1/alerts",
+            params={"limit": 200, **params} | ({"cursor": cursor} if cursor else {}),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def live_alerts(tmp_path: Path, resolve_after: int | None) -> pl.DataFrame:
     cohort = simulate_cohort(PATIENTS, DAYS, SEED)
     first = cohort.start
     clock = FixedClock(datetime.combine(first, time(0), UTC))
@@ -128,11 +148,18 @@ def live_alerts(tmp_path: Path) -> pl.DataFrame:
                 assert posted.status_code == 201, posted.text
             clock.set(datetime.combine(day, time(23), UTC))
             scheduler.detect_due()
-        listed = client.get(
-            "/v1/alerts", params={"limit": 200}, headers={"Authorization": f"Bearer {coordinator}"}
-        )
-        assert listed.status_code == 200
-    rows = listed.json()["items"]
+            if resolve_after:
+                clock.set(datetime.combine(day, time(23, 30), UTC))
+                due = (day - timedelta(days=resolve_after)).isoformat()
+                for status in ("open", "acknowledged"):
+                    for alert in alert_pages(client, coordinator, status=status, fired_to=due):
+                        resolved = client.post(
+                            f"/v1/alerts/{alert['id']}/resolve",
+                            json={"note": resolution_note(resolve_after)},
+                            headers={"Authorization": f"Bearer {coordinator}"},
+                        )
+                        assert resolved.status_code == 200, resolved.text
+        rows = alert_pages(client, coordinator)
     frame = pl.DataFrame(rows).select(COMPARED) if rows else pl.DataFrame(schema=COMPARED)
     return frame.with_columns(
         pl.col(c).str.to_date() for c in ("fired_on", "window_start", "window_end")
@@ -140,14 +167,20 @@ def live_alerts(tmp_path: Path) -> pl.DataFrame:
 
 
 @pytest.mark.slow
-def test_replay_raises_the_alerts_the_live_api_raises(tmp_path: Path) -> None:
+@pytest.mark.parametrize("resolve_after", [None, 7], ids=["nobody-resolves", "resolved-after-7"])
+def test_replay_raises_the_alerts_the_live_api_raises(
+    tmp_path: Path, resolve_after: int | None
+) -> None:
     cohort = write_garmin_cohort(tmp_path / "cohort", patients=PATIENTS, days=DAYS, seed=SEED)
-    replayed = replay_cohort(cohort, tmp_path / "out")
+    replayed = replay_cohort(cohort, tmp_path / "out", resolve_after=resolve_after)
     from_replay = read_alerts_jsonl(tmp_path / "out" / "alerts.jsonl").select(COMPARED)
-    live = live_alerts(tmp_path)
+    live = live_alerts(tmp_path, resolve_after)
     # the cohort is chosen so that every path shows: passive changes, PHQ-9 relapse and safety
     assert {"passive_change", "phq9_relapse", "phq9_safety"} <= set(from_replay["kind"])
     only_replay = from_replay.join(live, on=COMPARED, how="anti", nulls_equal=True)
     only_live = live.join(from_replay, on=COMPARED, how="anti", nulls_equal=True)
     assert only_replay.to_dicts() == only_live.to_dicts() == []
     assert replayed.alerts.height == live.height
+    if resolve_after:
+        # the policy shows: some patient has two alerts of one kind, the first resolved
+        assert from_replay.select("patient_id", "kind").is_duplicated().any()

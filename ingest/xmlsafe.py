@@ -18,7 +18,7 @@ Any syntax error becomes a MalformedFileError naming the file and the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, NoReturn
 
@@ -152,14 +152,44 @@ class SafeXmlStream:
     """A binary stream for lxml: the DOCTYPE blanked to its newlines, forbidden control
     characters deleted, bytes read reported to ``progress`` and lines counted for errors."""
 
-    def __init__(self, raw: IO[bytes], prolog: Prolog, progress: ByteProgress):
+    def __init__(
+        self,
+        raw: IO[bytes],
+        prolog: Prolog,
+        progress: ByteProgress,
+        *,
+        keep_record_types: Iterable[str] | None = None,
+    ):
         self._raw = raw
         self._blank = prolog.doctype
         self._progress = progress
         self._pos = 0
         self.lines_read = 1
+        self._skip = None if keep_record_types is None else _RecordSkipper(keep_record_types)
+        self._carry = b""
 
     def read(self, size: int = -1) -> bytes:
+        if self._skip is None:
+            return self._read(size)
+        # Drop the <Record> elements nobody asked for before lxml sees them, instead of building
+        # and clearing an element per heart-rate sample. Each dropped
+        # element leaves its newlines, so lxml's line numbers stay those of the file. Only the
+        # text before the last "<Record" of the buffer is filtered; the rest waits for more.
+        while True:
+            data = self._read(size)
+            buffer = self._carry + data
+            cut = buffer.rfind(b"<Record") if data else len(buffer)
+            if cut <= 0:
+                self._carry = buffer
+                if not data:
+                    return b""
+                continue
+            region, self._carry = buffer[:cut], buffer[cut:]
+            kept = self._skip.sub(region)
+            if kept:
+                return kept
+
+    def _read(self, size: int) -> bytes:
         data = self._raw.read(size)
         start, self._pos = self._pos, self._pos + len(data)
         self._progress.reached(self._pos)
@@ -174,6 +204,41 @@ class SafeXmlStream:
         if lo >= hi:
             return data
         return data[:lo] + b"\n" * data.count(b"\n", lo, hi) + data[hi:]
+
+
+_RECORD = b'<Record type="'
+
+
+class _RecordSkipper:
+    """Drops whole <Record> elements whose type is not kept, leaving their newlines.
+
+    The text is split at each ``<Record type="``; a piece of an unwanted type is dropped only
+    when it is plainly one element and nothing else: no other ``<Record`` inside, and it ends
+    with ``</Record>`` or is a self-closed tag. Anything unusual (another attribute order, a
+    Correlation or Workout after it, broken markup) is left whole for lxml to read and judge.
+    """
+
+    def __init__(self, keep: Iterable[str]):
+        self._keep = tuple(t.encode() + b'"' for t in keep)
+
+    def sub(self, region: bytes) -> bytes:
+        pieces = region.split(_RECORD)
+        out = [pieces[0]]
+        keep = self._keep
+        # a loop per record, but only C-level bytes methods inside: far cheaper than having
+        # lxml build and clear an element for each of them
+        for piece in pieces[1:]:
+            if not keep or not piece.startswith(keep):
+                body = piece.rstrip()
+                if b"<Record" not in body and (
+                    body.endswith(b"</Record>")
+                    or (body.endswith(b"/>") and body.find(b">") == len(body) - 1)
+                ):
+                    out.append(b"\n" * piece.count(b"\n"))
+                    continue
+            out.append(_RECORD)
+            out.append(piece)
+        return b"".join(out)
 
 
 def iterparse(

@@ -153,7 +153,7 @@ def _read(
 ) -> Iterator[dict[str, list[Any]]]:
     """Stream the file, yielding the wanted top-level records in chunks of column lists."""
     with member.open() as raw:
-        stream = SafeXmlStream(raw, prolog, progress)
+        stream = SafeXmlStream(raw, prolog, progress, keep_record_types=wanted)
         events = iterparse(stream, TOP_LEVEL, recover=recover)
         try:
             yield from _collect(events, wanted)

@@ -377,3 +377,29 @@ def test_a_dtd_longer_than_one_read_is_blanked_whole_and_lines_stay_true() -> No
     line = broken[: broken.index('value="62"><')].count("\n") + 1
     with pytest.raises(MalformedFileError, match=f"export.xml, line {line}: XML is not"):
         load(broken.encode(), display="export.xml")
+
+
+def test_records_nobody_asked_for_are_skipped_without_changing_the_rest() -> None:
+    # phenowatch nights asks for no raw heart rate: those records are dropped before XML
+    # parsing, and what remains is exactly the full read's rows of the wanted metrics
+    data = (APPLE / "export_v14.xml").read_bytes()
+    wanted = frozenset(NIGHTS_METRICS)
+
+    skipped = load(data, display="export.xml", metrics=wanted).samples
+    full = load(data, display="export.xml").samples
+
+    assert "heart_rate" not in skipped["metric"].to_list()
+    assert skipped.height > 0
+    assert_frame_equal(skipped, full.filter(pl.col("metric").is_in(sorted(wanted))))
+
+
+def test_a_line_after_skipped_records_is_still_named_rightly() -> None:
+    data = (APPLE / "export_v14.xml").read_bytes()
+    steps = data.index(b'type="HKQuantityTypeIdentifierStepCount"')
+    value = re.compile(rb' value="[^"]*"').search(data, steps)
+    assert value is not None
+    data = data[: value.start()] + b' value="many"' + data[value.end() :]
+    line = data[:steps].count(b"\n") + 1
+
+    with pytest.raises(MalformedFileError, match=f"line {line}: .*StepCount"):
+        load(data, display="export.xml", metrics=frozenset(NIGHTS_METRICS))

@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument(
-        "--processes", type=int, default=2, help="request processes (phenowatch serve)"
+        "--processes", type=int, default=3, help="request processes (phenowatch serve)"
     )
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--events", type=int, default=500, help="outbox backlog to drain")

@@ -34,23 +34,14 @@ SUMMARY_COLUMNS = tuple(column for column in Alert.__table__.columns if column.n
 def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | None:
     """Stores the signal and opens an alert for it; returns the new alert, or None when the
     patient already has an active alert of that kind (it is then marked as fired again)."""
+    evidence = _evidence(signal)
     record = SignalRecord(
-        patient_id=signal.patient_id,
-        kind=signal.kind,
-        severity=signal.severity,
-        fired_on=signal.fired_on,
-        window_start=signal.window_start,
-        window_end=signal.window_end,
-        explanation=signal.explanation,
-        detector=signal.detector,
-        detector_version=signal.detector_version,
-        changes={"changes": _evidence(signal)["changes"]},
-        created_at=now,
+        **_signal_columns(signal), changes={"changes": evidence["changes"]}, created_at=now
     )
     session.add(record)
     active = _active(session, signal.patient_id, signal.kind)
     if active is None:
-        alert = _new_alert(signal, now)
+        alert = _new_alert(signal, evidence, now)
         try:
             # the partial unique index settles a race between two detection runs
             with session.begin_nested():
@@ -71,7 +62,7 @@ def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | No
         note = f"severity raised from {active.severity} to {signal.severity}"
         active.severity = signal.severity
         active.explanation = signal.explanation
-        active.evidence = _evidence(signal)
+        active.evidence = evidence
         _event(session, active, "refired", actor=signal.detector, note=note, now=now)
     return None
 
@@ -231,22 +222,29 @@ def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)  # type: ignore[arg-type]
 
 
-def _new_alert(signal: Signal, now: datetime) -> Alert:
+def _new_alert(signal: Signal, evidence: dict[str, Any], now: datetime) -> Alert:
     return Alert(
-        patient_id=signal.patient_id,
-        kind=signal.kind,
-        severity=signal.severity,
+        **_signal_columns(signal),
         status="open",
-        evidence=_evidence(signal),
-        explanation=signal.explanation,
-        detector=signal.detector,
-        detector_version=signal.detector_version,
-        fired_on=signal.fired_on,
-        window_start=signal.window_start,
-        window_end=signal.window_end,
+        evidence=evidence,
         last_fired_on=signal.fired_on,
         opened_at=now,
     )
+
+
+def _signal_columns(signal: Signal) -> dict[str, Any]:
+    """The columns a stored signal and the alert it opens both take from the signal."""
+    return {
+        "patient_id": signal.patient_id,
+        "kind": signal.kind,
+        "severity": signal.severity,
+        "fired_on": signal.fired_on,
+        "window_start": signal.window_start,
+        "window_end": signal.window_end,
+        "explanation": signal.explanation,
+        "detector": signal.detector,
+        "detector_version": signal.detector_version,
+    }
 
 
 def _evidence(signal: Signal) -> dict[str, Any]:

@@ -56,3 +56,10 @@ class SchemaError(IngestError):
     """A frame does not match its declared schema. Lists every bad column at once."""
 
     code = "schema-error"
+
+
+class NothingReadError(UnknownFormatError):
+    """An upload (folder, zip, several files) from which no file could be read. The message
+    names the files seen and why each was left out."""
+
+    code = "nothing-read"

@@ -1,9 +1,16 @@
 """Recognise and read every member of an upload into sample and PHQ-9 frames.
 
 Formats are recognised from content (and the member's name where a vendor's file names are part
-of its format). A single file of no known format is an error; inside a folder or a zip, members
-of no known format are skipped and listed. Any member that fails fails the whole load, so a
-caller never receives a partial frame.
+of its format). Refusal happens at the right level (DESIGN.md, "What real data does"):
+
+* a record that is a placeholder or carries an unknown value is skipped by its parser and
+  counted (``Loaded.warnings``);
+* a member that is broken (or of no known format) inside a folder or zip is refused by name and
+  its siblings still load: nothing of it is kept, and ``Loaded.warnings`` says why;
+* a lone file that is broken raises its typed error, and so does an upload from which nothing at
+  all could be read (``NothingReadError``, naming every file it saw and why it was not read).
+
+A caller therefore never receives part of a file.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import polars as pl
 from ingest import schema
 from ingest.archive import DEFAULT_LIMITS, Limits, Member, iter_members
 from ingest.duplicates import without_exact_duplicates
-from ingest.errors import UnknownFormatError
+from ingest.errors import IngestError, NothingReadError, UnknownFormatError
 from ingest.formats import (
     Format,
     ParseOptions,
@@ -28,6 +35,13 @@ from ingest.formats import (
     oura,
     phq9,
 )
+from ingest.read_report import ReadWarning
+
+NOT_READ = (
+    "not an export phenowatch reads (Apple Health, Fitbit/Google Takeout, Oura, Garmin or a "
+    "PHQ-9 file)"
+)
+NOT_FOUND = "no export phenowatch reads was found in it"
 
 #: tried in this order; the first whose ``sniff`` accepts a member reads it
 FORMATS: tuple[Format, ...] = (
@@ -47,10 +61,31 @@ class Loaded:
     read: list[tuple[str, str]] = field(default_factory=list)
     #: members of no known format inside a folder or archive
     skipped: list[str] = field(default_factory=list)
+    #: (member, error) for every member refused as broken; nothing of it is in the frames
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    #: records skipped inside files that were read, by file and reason
+    skipped_records: list[ReadWarning] = field(default_factory=list)
 
     @property
     def sources(self) -> list[str]:
         return sorted(self.samples["source"].unique().to_list()) if self.samples.height else []
+
+    @property
+    def warnings(self) -> list[ReadWarning]:
+        """Everything left out, each naming its file: refused files, files of no known format,
+        then skipped records."""
+        return [
+            *(ReadWarning("file_refused", name, error) for name, error in self.refused),
+            *(ReadWarning("file_not_read", name, "no known format") for name in self.skipped),
+            *self.skipped_records,
+        ]
+
+
+def _why(error: IngestError, member: Member) -> str:
+    """The error without the member's name in front (the warning names it already)."""
+    if error.file != member.display:
+        return str(error)
+    return error.message if error.record is None else f"{error.record}: {error.message}"
 
 
 def recognise(member: Member) -> Format | None:
@@ -78,42 +113,46 @@ def load(
         sources = [sources]  # type: ignore[list-item]
     sample_frames: list[pl.DataFrame] = []
     phq9_frames: list[pl.DataFrame] = []
-    read: list[tuple[str, str]] = []
-    skipped: list[str] = []
+    out = Loaded(schema.empty(schema.SAMPLES), schema.empty(schema.PHQ9))
+    lone: IngestError | None = None
+    errors: list[IngestError] = []
     for source in sources:
         label = display or ("<upload>" if isinstance(source, bytes) else str(source))
         members = list(iter_members(source, display=label, limits=limits))
         single = len(members) == 1 and members[0].display == label
-        found = 0
         member_options = replace(options, siblings=tuple(members))
         for member in members:
-            fmt = recognise(member)
-            if fmt is None:
-                skipped.append(member.display)
+            try:
+                fmt = recognise(member)
+                if fmt is None:
+                    if single:
+                        lone = lone or UnknownFormatError(label, NOT_READ)
+                    out.skipped.append(member.display)
+                    continue
+                frame = fmt.parse(member, member_options)
+                kind = schema.SAMPLES if fmt.kind == "samples" else schema.PHQ9
+                frame = schema.validate(frame, kind, member.display)
+            except IngestError as error:
+                options.skips.forget(member.display)
+                errors.append(error)
+                out.refused.append((member.display, _why(error, member)))
                 continue
-            found += 1
-            frame = fmt.parse(member, member_options)
-            if fmt.kind == "samples":
-                sample_frames.append(schema.validate(frame, schema.SAMPLES, member.display))
-            else:
-                phq9_frames.append(schema.validate(frame, schema.PHQ9, member.display))
-            read.append((member.display, fmt.name))
-        if not found:
-            raise UnknownFormatError(
-                label,
-                "not an export phenowatch reads (Apple Health, Fitbit/Google Takeout, Oura, "
-                "Garmin or a PHQ-9 file)"
-                if single
-                else "no export phenowatch reads was found in it",
-            )
-    samples = (
-        without_exact_duplicates(pl.concat(sample_frames))
-        if sample_frames
-        else schema.empty(schema.SAMPLES)
-    )
-    phq9_entries = (
-        pl.concat(phq9_frames).unique(maintain_order=True)
-        if phq9_frames
-        else schema.empty(schema.PHQ9)
-    )
-    return Loaded(samples.sort("start", "metric"), phq9_entries, read, skipped)
+            (sample_frames if fmt.kind == "samples" else phq9_frames).append(frame)
+            out.read.append((member.display, fmt.name))
+    if not out.read:
+        if len(errors) + len(out.skipped) == 1:  # one file seen: its own error says it all
+            if errors:
+                raise errors[0]
+            if lone is not None:
+                raise lone
+        raise NothingReadError(
+            display or ", ".join(str(s) for s in sources if not isinstance(s, bytes)),
+            f"{NOT_FOUND}; files seen: "
+            + ("; ".join(w.sentence() for w in out.warnings) or "none"),
+        )
+    if sample_frames:
+        out.samples = without_exact_duplicates(pl.concat(sample_frames)).sort("start", "metric")
+    if phq9_frames:
+        out.phq9 = pl.concat(phq9_frames).unique(maintain_order=True)
+    out.skipped_records = options.skips.warnings()
+    return out

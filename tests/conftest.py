@@ -30,3 +30,13 @@ def tcpd_dir() -> Path:
     if not TCPD.is_dir():
         pytest.skip(f"TCPD data not found at {TCPD} (the shared/ folder is absent)")
     return TCPD
+
+
+PMDATA = SHARED / "real-data" / "pmdata"
+
+
+@pytest.fixture(scope="session")
+def pmdata_dir() -> Path:
+    if not PMDATA.is_dir():
+        pytest.skip(f"PMData not found at {PMDATA} (the shared/ folder is absent)")
+    return PMDATA

@@ -2,7 +2,9 @@
 
 No database: the exports are read (only the metrics the nights table uses, so years of raw heart
 rate never fill memory), turned into one row per patient per local date, and written as CSV or
-Parquet by the extension of ``--out``. A bad file prints its typed error in one line and exits 1.
+Parquet by the extension of ``--out``. A broken file among others is refused by name and the
+rest is written; when nothing at all can be read, the typed error is printed in one line and the
+command exits 1. The summary names every file and record left out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ingest import build_nights, load
 from ingest.archive import iter_members
 from ingest.errors import IngestError
 from ingest.nights import NIGHTS_METRICS
+from ingest.read_report import ReadWarning
 
 WRITERS = {".csv": "csv", ".parquet": "parquet"}
 
@@ -35,7 +38,9 @@ def _total_bytes(paths: list[Path]) -> int:
     return sum(member.size or 0 for path in paths for member in iter_members(path))
 
 
-def summary(nights: pl.DataFrame, out: Path, skipped: int) -> str:
+def summary(nights: pl.DataFrame, out: Path, warnings: list[ReadWarning]) -> str:
+    """The command's last words: what was written, then every file or record left out, each
+    naming its file."""
     if nights.is_empty():
         text = f"wrote 0 nights to {out}: no sleep, HRV, resting heart rate or step data found"
     else:
@@ -49,9 +54,16 @@ def summary(nights: pl.DataFrame, out: Path, skipped: int) -> str:
             f"for {patients} patient{'s' if patients != 1 else ''}, {first} to {last}, "
             f"sleep from {', '.join(sources) or 'no source'} to {out}"
         )
-    if skipped:
-        text += f"; skipped {skipped} file{'s' if skipped != 1 else ''} of no known format"
-    return text
+    unknown = sum(w.kind == "file_not_read" for w in warnings)
+    refused = sum(w.kind == "file_refused" for w in warnings)
+    records = sum(w.count for w in warnings if w.kind == "record_skipped")
+    if unknown:
+        text += f"; skipped {unknown} file{'s' if unknown != 1 else ''} of no known format"
+    if refused:
+        text += f"; refused {refused} broken file{'s' if refused != 1 else ''}"
+    if records:
+        text += f"; skipped {records} record{'s' if records != 1 else ''}"
+    return "\n".join([text, *(f"  {w.sentence()}" for w in warnings)])
 
 
 def nights_command(
@@ -103,7 +115,7 @@ def nights_command(
     except OSError as exc:
         typer.echo(f"error: {out}: cannot write ({exc.strerror or exc})", err=True)
         raise typer.Exit(1) from None
-    typer.echo(summary(nights, out, len(loaded.skipped)))
+    typer.echo(summary(nights, out, loaded.warnings))
 
 
 def register(app: typer.Typer) -> None:

@@ -135,6 +135,8 @@ def replay_command(
         raise typer.Exit(1) from None
     for failure in result.failures:
         typer.echo(f"failed: {failure.folder}: {failure.error}", err=True)
+    for left_out in result.left_out:
+        typer.echo(f"left out: {left_out.folder}: {left_out.error}", err=True)
     took = (datetime.now() - started).total_seconds()
     typer.echo(f"replayed {result.summary()} in {took:.0f} s")
     typer.echo(f"wrote {out / 'alerts.jsonl'}, {out / 'nights.csv'} and {out / 'report.html'}")

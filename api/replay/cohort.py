@@ -19,7 +19,7 @@ import polars as pl
 from api.report.model import LABELS, Failure
 from api.services.patients import PATIENT_ID
 from ingest import build_nights, load
-from ingest.errors import IngestError, UnknownFormatError
+from ingest.errors import IngestError
 from ingest.nights import NIGHTS_METRICS
 from ingest.schema import NIGHTS, PHQ9, empty
 
@@ -37,6 +37,8 @@ class CohortFrames:
     phq9: pl.DataFrame  # PHQ9, sorted by answered_at and patient
     labels: pl.DataFrame | None  # LABELS, or None without labels.csv
     failures: tuple[Failure, ...]
+    #: what was left out of the patients that were read (refused files, skipped records)
+    left_out: tuple[Failure, ...]
     patient_ids: tuple[str, ...]  # the folders that were read, sorted
 
 
@@ -61,12 +63,14 @@ def read_labels(path: Path) -> pl.DataFrame:
     return frame.select(pl.col(name).cast(dtype) for name, dtype in LABELS.items())
 
 
-def read_patient(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One patient folder as (nights, PHQ-9 entries); raises IngestError when it cannot.
+def read_patient(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """One patient folder as (nights, PHQ-9 entries, what was left out); raises IngestError
+    only when nothing of it could be read.
 
     Each entry of the folder is a source of its own, as ``phenowatch evaluate`` reads them
-    (``ingest.load`` opens a zip handed to it, not one lying inside a folder it lists); a lone
-    file of no known format is left out, as it would be inside a zip."""
+    (``ingest.load`` opens a zip handed to it, not one lying inside a folder it lists). A file
+    that fails is left out and named; the patient's other files and PHQ-9 answers still go
+    through."""
     patient_id = folder.name
     if not PATIENT_ID.match(patient_id):
         raise IngestError(
@@ -76,31 +80,23 @@ def read_patient(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     sources = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     if not sources:
         raise IngestError(str(folder), "the folder is empty")
-    while True:
-        try:
-            loaded = load(sources, patient_id=patient_id, metrics=NIGHTS_METRICS)
-            break
-        except UnknownFormatError as error:
-            stray = [p for p in sources if str(p) == error.file]
-            if not stray or len(sources) == 1:
-                raise
-            sources.remove(stray[0])
+    loaded = load(sources, patient_id=patient_id, metrics=NIGHTS_METRICS)
     nights = build_nights(loaded.samples) if loaded.samples.height else empty(NIGHTS)
-    return nights, loaded.phq9
+    return nights, loaded.phq9, [w.sentence() for w in loaded.warnings]
 
 
 #: below this many folders a second process costs more than it saves
 PARALLEL_FROM = 32
 
 
-def _read_one(folder: Path) -> tuple[str, pl.DataFrame, pl.DataFrame] | Failure:
+def _read_one(folder: Path) -> tuple[str, pl.DataFrame, pl.DataFrame, list[str]] | Failure:
     try:
-        nights, phq9 = read_patient(folder)
+        nights, phq9, left_out = read_patient(folder)
     except IngestError as error:
         return Failure(folder.name, str(error))
     except Exception as error:  # a parser bug must not sink the other patients: report it
         return Failure(folder.name, f"unexpected {type(error).__name__}: {error}")
-    return folder.name, nights, phq9
+    return folder.name, nights, phq9, left_out
 
 
 def read_cohort(
@@ -113,7 +109,7 @@ def read_cohort(
     folders = patient_folders(cohort)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(folders) >= PARALLEL_FROM else 1
-    results: list[tuple[str, pl.DataFrame, pl.DataFrame] | Failure] = []
+    results: list[tuple[str, pl.DataFrame, pl.DataFrame, list[str]] | Failure] = []
     if workers > 1:
         # spawn, not fork: polars' thread pool does not survive a fork
         context = multiprocessing.get_context("spawn")
@@ -130,13 +126,14 @@ def read_cohort(
     read = [r for r in results if not isinstance(r, Failure)]
     labels_path = cohort / LABELS_FILE
     return CohortFrames(
-        nights=pl.concat([n for _, n, _ in read]).sort("patient_id", "date")
+        nights=pl.concat([n for _, n, _, _ in read]).sort("patient_id", "date")
         if read
         else empty(NIGHTS),
-        phq9=pl.concat([p for _, _, p in read]).sort("answered_at", "patient_id")
+        phq9=pl.concat([p for _, _, p, _ in read]).sort("answered_at", "patient_id")
         if read
         else empty(PHQ9),
         labels=read_labels(labels_path) if labels_path.is_file() else None,
         failures=tuple(r for r in results if isinstance(r, Failure)),
-        patient_ids=tuple(pid for pid, _, _ in read),
+        left_out=tuple(Failure(pid, line) for pid, _, _, lines in read for line in lines),
+        patient_ids=tuple(pid for pid, _, _, _ in read),
     )

@@ -44,6 +44,8 @@ class ReplayResult:
     evaluation: Evaluation | None
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage
     resolve_after: int | None = None  # the care-team policy: days until resolved, None: never
+    #: refused files and skipped records of the patients that were read
+    left_out: tuple[Failure, ...] = ()
 
     def alerts_by_kind(self) -> dict[str, int]:
         counts = self.alerts.group_by("kind").len().sort("kind").rows()
@@ -58,6 +60,7 @@ class ReplayResult:
             f"{len(self.days)} days",
             f"{self.alerts.height} alerts ({kinds})",
             f"{len(self.failures)} failed folders",
+            f"{len(self.left_out)} files or record groups left out",
             "alerts resolved "
             + (
                 "never (nobody answers them)"
@@ -158,6 +161,7 @@ def replay_cohort(
         database_url=url,
         patients=len(frames.patient_ids),
         failures=frames.failures,
+        left_out=frames.left_out,
         days=tuple(days),
         nights=nights,
         alerts=alerts,
@@ -190,6 +194,7 @@ def _report_data(
         alerts=alerts,
         labels=frames.labels,
         failures=frames.failures,
+        left_out=frames.left_out,
         source=f"replay of {cohort.name}",
         resolve_after=resolve_after,
     )

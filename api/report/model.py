@@ -56,6 +56,9 @@ class ReportData:
     change_points: pl.DataFrame = field(default_factory=lambda: empty(CHANGE_POINTS))
     labels: pl.DataFrame | None = None  # LABELS, or None when the cohort has no labels
     failures: tuple[Failure, ...] = ()
+    #: what was left out of patients who were read: a refused file or skipped records, one
+    #: sentence each naming the file (``folder`` is the patient)
+    left_out: tuple[Failure, ...] = ()
     title: str = "phenowatch replay report"
     source: str = ""  # where the cohort came from, shown under the title
     #: a replay's care-team policy: alerts resolved this many days after they first fired

@@ -166,6 +166,19 @@ def _failures_section(data: ReportData) -> str:
     )
 
 
+def _left_out_section(data: ReportData) -> str:
+    if not data.left_out:
+        return ""
+    rows = [(escape(f.folder), escape(f.error)) for f in data.left_out]
+    return (
+        '<section id="left-out"><h2>Files and records left out</h2>'
+        "<p>These patients were replayed without what is listed here; everything else they "
+        "had was read.</p>"
+        + _table(("patient", "what was left out, and why"), rows, set())
+        + "</section>"
+    )
+
+
 def _patients_section(data: ReportData) -> str:
     ids = data.patient_ids()
     per_nights = dict(data.nights.group_by("patient_id").len().rows())
@@ -247,6 +260,7 @@ def render(data: ReportData, figures: Evaluation | None, note: str) -> str:
         + _cohort_section(counts, data)
         + _labelled_section(figures, note, data.resolve_after)
         + _failures_section(data)
+        + _left_out_section(data)
         + _patients_section(data)
         + "</main></body></html>\n"
     )

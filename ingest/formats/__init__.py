@@ -8,12 +8,13 @@ into a frame (``parse``): samples (``ingest.schema.SAMPLES``) or PHQ-9 entries
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
 
 from ingest.archive import Member
+from ingest.read_report import SkipLog
 
 #: called with the number of bytes consumed since the last call
 Progress = Callable[[int], None]
@@ -32,6 +33,9 @@ class ParseOptions:
     #: lack something another file of the same export carries (Fitbit's local offsets live in
     #: UserSleeps; Garmin's in the UDS files) may read it from here. Empty for a lone file.
     siblings: tuple[Member, ...] = ()
+    #: where parsers count the records they skip (placeholders, unknown values); a parser
+    #: reading a sibling for its offsets passes a fresh log, so nothing is counted twice
+    skips: SkipLog = field(default_factory=SkipLog)
 
     def wants(self, metric: str) -> bool:
         return self.metrics is None or metric in self.metrics

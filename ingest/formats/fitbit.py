@@ -50,17 +50,29 @@ from ingest.schema import SAMPLES, empty
 SOURCE = "fitbit"
 US_TIME = "%m/%d/%y %H:%M:%S"
 STEP_BUCKET = "15m"
-STEPS_NAME = re.compile(r"^steps-\d{4}-\d{2}-.*\.json$")
-RESTING_NAME = re.compile(r"^resting_heart_rate-\d{4}-\d{2}-.*\.json$")
+ISO_TIME = "%Y-%m-%d %H:%M:%S"
+#: ``steps-2020-07-07.json`` as Fitbit names it, ``steps.json`` as merged research copies do
+STEPS_NAME = re.compile(r"^steps(-\d{4}-\d{2}-.*)?\.json$")
+#: the value object of a resting-heart-rate day: ``{"date": ..., "value": ..., "error": ...}``
+RESTING_VALUE = re.compile(rb'"value"\s*:\s*\{\s*"date"\s*:')
 Sniff = Callable[[str, bytes], bool]
 
 
-def _series_file(pattern: re.Pattern[str]) -> Sniff:
-    def sniff(path: str, head: bytes) -> bool:
-        name = path.rsplit("/", 1)[-1]
-        return bool(pattern.match(name)) and json_head_is(head, b"[") and b'"dateTime"' in head
+def _is_series(head: bytes) -> bool:
+    return json_head_is(head, b"[") and b'"dateTime"' in head
 
-    return sniff
+
+def sniff_resting_heart_rate(path: str, head: bytes) -> bool:
+    """By content: whatever the file is called (``resting_heart_rate-2020-03-09.json`` in
+    Fitbit's export, ``resting_heart_rate.json`` in merged research copies)."""
+    return _is_series(head) and RESTING_VALUE.search(head) is not None
+
+
+def sniff_steps(path: str, head: bytes) -> bool:
+    """Per-minute series of calories, distance and steps have one shape (a count written as a
+    string): the file name says which one it is."""
+    name = path.rsplit("/", 1)[-1]
+    return bool(STEPS_NAME.match(name)) and _is_series(head) and b'"bpm"' not in head
 
 
 def sniff_heart_rate(path: str, head: bytes) -> bool:
@@ -107,13 +119,18 @@ def _explain(member: Member, document: Any, schema: dict[str, pl.DataType]) -> N
             )
 
 
-def _us_times(frame: pl.DataFrame, member: Member) -> pl.Series:
-    parsed = frame["dateTime"].str.strptime(pl.Datetime("us"), US_TIME, strict=False)
+def _times(frame: pl.DataFrame, member: Member) -> pl.Series:
+    """``dateTime`` as Fitbit writes it (``MM/DD/YY HH:MM:SS``) or as research copies rewrite
+    it (``YYYY-MM-DD HH:MM:SS``)."""
+    text = frame["dateTime"]
+    parsed = text.str.strptime(pl.Datetime("us"), US_TIME, strict=False).fill_null(
+        text.str.strptime(pl.Datetime("us"), ISO_TIME, strict=False)
+    )
     bad = parsed.is_null().arg_true()
     if len(bad):
         raise InvalidValueError(
             member.display,
-            f"field 'dateTime' is {frame['dateTime'][bad[0]]!r}, not MM/DD/YY HH:MM:SS",
+            f"field 'dateTime' is {text[bad[0]]!r}, not MM/DD/YY HH:MM:SS or YYYY-MM-DD HH:MM:SS",
             record=f"record {bad[0]}",
         )
     return parsed
@@ -144,12 +161,22 @@ def _with_offsets(frame: pl.DataFrame, options: ParseOptions, *, local: bool) ->
 def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
     value = pl.Struct({"date": pl.String, "value": pl.Float64, "error": pl.Float64})
     frame = _read_series(member, options, {"dateTime": pl.String(), "value": value})
-    frame = (
-        frame.with_row_index("record")
-        .unnest("value")
-        .filter(pl.col("date").is_not_null() & (pl.col("value") > 0))
+    frame = frame.with_row_index("record").unnest("value")
+    placeholder = pl.col("date").is_null() | (pl.col("value") <= 0)
+    empty_days = frame.filter(placeholder)
+    if empty_days.height:
+        options.skips.skip(
+            member.display,
+            f"record {empty_days['record'][0]} ({empty_days['dateTime'][0]})",
+            "a day without a measurement (date null, value 0)",
+            empty_days.height,
+        )
+    frame = frame.filter(~placeholder)
+    day = (
+        frame["date"]
+        .str.strptime(pl.Date, "%m/%d/%y", strict=False)
+        .fill_null(frame["date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     )
-    day = frame["date"].str.strptime(pl.Date, "%m/%d/%y", strict=False)
     bad = day.is_null().arg_true()
     if len(bad):
         raise InvalidValueError(
@@ -169,7 +196,7 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
 def parse_steps(member: Member, options: ParseOptions) -> pl.DataFrame:
     frame = _read_series(member, options, {"dateTime": pl.String(), "value": pl.String()})
     frame = frame.select(
-        moment=_us_times(frame, member).dt.truncate(STEP_BUCKET),
+        moment=_times(frame, member).dt.truncate(STEP_BUCKET),
         value=_numbers(frame["value"], "value", member),
     )
     quarters = frame.group_by("moment").agg(pl.col("value").sum()).sort("moment")
@@ -184,7 +211,7 @@ def parse_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
         return empty(SAMPLES)
     value = pl.Struct({"bpm": pl.Float64, "confidence": pl.Float64})
     frame = _read_series(member, options, {"dateTime": pl.String(), "value": value})
-    frame = frame.select(moment=_us_times(frame, member), value=pl.col("value").struct["bpm"])
+    frame = frame.select(moment=_times(frame, member), value=pl.col("value").struct["bpm"])
     frame = _with_offsets(frame.filter(pl.col("value") > 0), options, local=False)
     frame = frame.with_columns(end=pl.col("start"), metric=pl.lit("heart_rate"), unit=pl.lit("bpm"))
     return to_samples(frame, options, SOURCE)
@@ -231,9 +258,9 @@ FORMATS: tuple[Format, ...] = (
     Format(
         "fitbit_resting_heart_rate",
         "samples",
-        _series_file(RESTING_NAME),
+        sniff_resting_heart_rate,
         parse_resting_heart_rate,
     ),
-    Format("fitbit_steps", "samples", _series_file(STEPS_NAME), parse_steps),
+    Format("fitbit_steps", "samples", sniff_steps, parse_steps),
     Format("fitbit_heart_rate", "samples", sniff_heart_rate, parse_heart_rate),
 )

@@ -38,7 +38,7 @@ from typing import Any
 import polars as pl
 
 from ingest.archive import Member
-from ingest.errors import InvalidValueError, MalformedFileError
+from ingest.errors import MalformedFileError
 from ingest.formats import ParseOptions
 from ingest.formats.fitbit_offsets import offset_table, offsets_at, read_user_sleeps
 from ingest.formats.vendor_csv import numbers
@@ -50,6 +50,7 @@ from ingest.formats.vendor_records import (
     named,
     utc,
 )
+from ingest.read_report import SkipLog
 
 SOURCE = "fitbit"
 LEVEL_METRICS = {
@@ -69,7 +70,11 @@ def is_sleep_json(head: bytes) -> bool:
     return json_head_is(head, b"[") and b'"logId"' in head and b'"dateOfSleep"' in head
 
 
-def _segments(read: RecordReader, items: Any, name: str) -> list[Segment]:
+def _segments(
+    read: RecordReader, items: Any, name: str, skips: SkipLog | None = None
+) -> list[Segment]:
+    """The segments of ``levels.<name>``. A level Fitbit did not classify (``unknown``, written
+    in the night the clocks change) is a gap in the hypnogram: skipped and counted, never sleep."""
     if not isinstance(items, list):
         raise MalformedFileError(read.file, f"levels.{name} is not a list", record=read.where)
     out = []
@@ -79,11 +84,13 @@ def _segments(read: RecordReader, items: Any, name: str) -> list[Segment]:
         seconds = read.number(segment, "seconds")
         level = read.text(segment, "level")
         if level not in LEVEL_METRICS:
-            raise InvalidValueError(
-                read.file,
-                f"field 'level' is {level!r}, not a Fitbit sleep level",
-                record=read.where,
-            )
+            if skips is not None:
+                skips.skip(
+                    read.file,
+                    f"{read.where}, levels.{name} at {start.isoformat()}",
+                    f"sleep level {level!r} is not a sleep stage: left as a gap in the night",
+                )
+            continue
         out.append((start, start + timedelta(seconds=seconds), LEVEL_METRICS[level]))
     return sorted(out)
 
@@ -128,8 +135,8 @@ def parse_sleep_json(member: Member, options: ParseOptions) -> pl.DataFrame:
         read = RecordReader(member.display, f"record {index} (logId {read.require(log, 'logId')})")
         start, end = read.timestamp(log, "startTime"), read.timestamp(log, "endTime")
         levels = read.mapping(read.require(log, "levels"))
-        data = _segments(read, read.require(levels, "data"), "data")
-        wakes = _segments(read, levels.get("shortData") or [], "shortData")
+        data = _segments(read, read.require(levels, "data"), "data", options.skips)
+        wakes = _segments(read, levels.get("shortData") or [], "shortData", options.skips)
         totals = (
             read.optional_number(log, "minutesAsleep") or 0.0,
             read.optional_number(log, "minutesAwake") or 0.0,

@@ -58,7 +58,8 @@ def is_google_daily_hrv(head: bytes) -> bool:
 
 
 def is_sleep_score(head: bytes) -> bool:
-    return header_of(head)[:3] == SLEEP_SCORE
+    """Takeout writes ``sleep_log_entry_id`` first, PMData's copy ``timestamp`` first."""
+    return sorted(header_of(head)[:3]) == sorted(SLEEP_SCORE)
 
 
 def _local_samples(

@@ -8,7 +8,9 @@
   ``sleep_awake``) laid out inside the window by ``SampleRows.stage_totals``: minutes, onset and
   wake time are Garmin's, the clock time of each stage inside the window is not. A night without
   stage totals gives ``sleep_asleep`` = window minus awake time. Records without a sleep window
-  (days the watch measured no sleep) are skipped.
+  (days the watch measured no sleep) and placeholder objects without ``calendarDate`` (real
+  exports hold ``{"sleepWindowConfirmationType": "UNCONFIRMED", "retro": false}``) are skipped
+  and counted.
 * ``DI-Connect-Aggregator/UDSFile_*.json``: one record per day with ``totalSteps`` and
   ``restingHeartRate`` (bpm), emitted as daily values. ``wellnessStartTimeLocal`` and
   ``wellnessStartTimeGmt`` are the same instant (local midnight) in local time and UTC, which
@@ -79,11 +81,21 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
     for index, item in enumerate(_records(member, options)):
         read = RecordReader(member.display, f"record {index}")
         record = read.mapping(item)
-        read.day(record, "calendarDate")
         start = _gmt(read, record, "sleepStartTimestampGMT")
         end = _gmt(read, record, "sleepEndTimestampGMT")
+        if record.get("calendarDate") is None:
+            options.skips.skip(
+                member.display,
+                read.where,
+                "a placeholder without calendarDate or sleep times"
+                if start is None and end is None
+                else "a night without calendarDate",
+            )
+            continue
+        read.day(record, "calendarDate")
         if start is None and end is None:
-            continue  # a day on which the watch recorded no sleep
+            options.skips.skip(member.display, read.where, "a day without a sleep window")
+            continue
         if start is None or end is None:
             missing = "sleepStartTimestampGMT" if start is None else "sleepEndTimestampGMT"
             raise MalformedFileError(

@@ -61,7 +61,27 @@ def test_a_folder_is_read_and_unknown_files_are_skipped(tmp_path: Path) -> None:
     result = runner.invoke(app, ["nights", str(upload), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "skipped 1 file of no known format" in result.stdout
+    assert f"not read: {upload}/notes.txt (no known format)" in result.stdout
     assert pl.read_csv(out).height == 4
+
+
+def test_a_broken_file_and_skipped_records_are_named_and_the_rest_written(
+    tmp_path: Path,
+) -> None:
+    upload = tmp_path / "p01"
+    shutil.copytree(FIXTURES / "fitbit" / "merged", upload)
+    (upload / "steps.json").write_text('[{"dateTime": "2020-03-28 09:00:00", "va')
+    out = tmp_path / "nights.csv"
+    result = runner.invoke(app, ["nights", str(upload), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    first, *lines = result.stdout.strip().splitlines()
+    assert first.endswith("; refused 1 broken file; skipped 2 records")
+    assert lines[0].startswith(f"  refused {upload}/steps.json: line 1 column")
+    assert any(
+        line.startswith(f"  {upload}/sleep.json: skipped 1 record (sleep level 'unknown'")
+        for line in lines
+    )
+    assert pl.read_csv(out)["resting_hr_bpm"].to_list() == [54.5, 55.25, 53.0]
 
 
 def test_a_bad_file_prints_one_line_naming_it_and_exits_1(tmp_path: Path) -> None:

@@ -88,15 +88,38 @@ def test_alerts_jsonl_reads_back_as_the_alerts_frame(replayed: ReplayResult) -> 
     assert frame.equals(replayed.alerts)
 
 
-def test_a_corrupt_folder_is_reported_and_the_others_go_on(cohort: Path, tmp_path: Path) -> None:
+def test_a_corrupt_file_is_reported_and_the_patient_still_replayed(
+    cohort: Path, tmp_path: Path
+) -> None:
     broken = tmp_path / "cohort"
     shutil.copytree(cohort, broken)
     sleep_file = next((broken / "sim0002").rglob("*_sleepData.json"))
     sleep_file.write_text(sleep_file.read_text()[:500])  # truncated mid-record
     result = CliRunner().invoke(app, ["replay", str(broken), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
+    assert f"left out: sim0002: refused {sleep_file}: line" in result.output
+    assert f"{PATIENTS} patients" in result.output
+    assert "0 failed folders" in result.output
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Files and records left out" in html
+    assert sleep_file.name in html
+    nights = pl.read_csv(tmp_path / "out" / "nights.csv")
+    # the patient's other files still count (the UDS file's steps), though no sleep is left
+    assert nights.filter(pl.col("patient_id") == "sim0002")["steps"].drop_nulls().len() > 0
+
+
+def test_a_folder_with_nothing_readable_is_reported_and_the_others_go_on(
+    cohort: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "cohort"
+    shutil.copytree(cohort, broken)
+    for path in (broken / "sim0002").rglob("*.json"):
+        path.write_text(path.read_text()[:200])
+    for path in (broken / "sim0002").rglob("*.csv"):
+        path.write_text("nothing,phenowatch,reads\n")
+    result = CliRunner().invoke(app, ["replay", str(broken), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
     assert "failed: sim0002:" in result.output
-    assert f"{PATIENTS - 1} patients" in result.output
     assert "1 failed folders" in result.output
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Folders that could not be read" in html

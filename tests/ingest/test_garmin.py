@@ -109,9 +109,12 @@ def test_truncated_file_is_malformed(fixtures_dir: Path) -> None:
         load(fixtures_dir / "garmin/broken/truncated_sleepData.json")
 
 
-def test_missing_calendar_date_names_the_record(fixtures_dir: Path) -> None:
-    with pytest.raises(MalformedFileError, match=r"record 1: missing field 'calendarDate'"):
-        load(fixtures_dir / "garmin/broken/no_date_sleepData.json")
+def test_a_night_without_calendar_date_is_skipped_naming_the_record(fixtures_dir: Path) -> None:
+    loaded = load(fixtures_dir / "garmin/placeholder/no_date_sleepData.json")
+    assert loaded.samples["start"].dt.date().min().isoformat() == "2024-03-30"
+    assert [(w.record, w.reason) for w in loaded.warnings] == [
+        ("record 1", "a night without calendarDate")
+    ]
 
 
 def test_stage_seconds_as_text_name_the_field(fixtures_dir: Path) -> None:

@@ -3,8 +3,6 @@ injected through ``app.state``; nothing is created at import time."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -18,7 +16,7 @@ from api.clock import Clock, SystemClock
 from api.db import make_engine, make_session_factory, transaction
 from api.metrics import Metrics
 from api.migrations import upgrade
-from api.routes import admin, alerts, health, patients, uploads
+from api.routes import admin, alerts, health, patients, uploads, webhooks
 from api.scheduler import Scheduler
 from api.services.tokens import ensure_token
 from api.settings import Settings
@@ -83,16 +81,6 @@ def create_app(
     app.state.metrics = Metrics(factory)
     app.middleware("http")(app.state.metrics.middleware)
     problems.install(app)
-    for module in (patients, uploads, alerts, admin, health):
+    for module in (patients, uploads, alerts, admin, health, webhooks):
         app.include_router(module.router)
-    _include_webhook_routes(app)
     return app
-
-
-def _include_webhook_routes(app: FastAPI) -> None:
-    """Webhook endpoint management lives in api/routes/webhooks.py when it is installed."""
-
-    if importlib.util.find_spec("api.routes.webhooks") is None:
-        return
-    module = importlib.import_module("api.routes.webhooks")
-    app.include_router(module.router)

@@ -20,15 +20,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.clock import Clock
-from api.db import begin_immediate
-from api.jobs import deliver_urgent
 from api.services import audit
-from api.services.alerts import DELIVER_NOW_KEY, PUBLIC_URL_KEY
 from api.services.errors import Forbidden, InvalidInput, NotFound
 from api.services.patients import get_visible_patient
 from api.services.tokens import Principal, authenticate
 from api.settings import Settings
 from api.store import Patient
+from api.unit_of_work import UnitOfWork, unit_of_work
 from ingest.errors import IngestError
 
 bearer = HTTPBearer(auto_error=False, description="an API token issued by an admin")
@@ -45,14 +43,18 @@ class PendingAudit:
 
 @dataclass
 class Context:
-    """What a route needs: the transaction's session, the caller and the time."""
+    """What a route needs: the request's unit of work, the caller and the time."""
 
-    session: Session
+    work: UnitOfWork
     principal: Principal
     now: datetime
     settings: Settings
     clock: Clock
     audit: PendingAudit = field(repr=False, default_factory=lambda: PendingAudit("", ""))
+
+    @property
+    def session(self) -> Session:
+        return self.work.session
 
     def patient(self, patient_id: str) -> Patient:
         """The patient if the caller may see it; NotFound alike for absent and not yours."""
@@ -73,35 +75,36 @@ async def get_clock(request: Request) -> Clock:
 
 
 @contextmanager
-def unit_of_work(request: Request) -> Iterator[Session]:
-    """The request's transaction: committed with the audit entry when the request succeeded; a
-    failed request's audit entry is written in a transaction of its own."""
+def request_unit_of_work(request: Request) -> Iterator[UnitOfWork]:
+    """The request's unit of work, committed with the audit entry when the request succeeded;
+    a failed request's audit entry is written in a transaction of its own."""
     state = request.app.state
-    with state.session_factory() as session:
-        session.info[PUBLIC_URL_KEY] = state.settings.public_url
-        writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        # on SQLite a read snapshot cannot be upgraded to write once another writer has
-        # committed: a write request takes the write lock up front, and a read's audit entry
-        # gets a short transaction of its own after the read. PostgreSQL writes it in the
-        # read's transaction, three round trips fewer.
-        audit_inside = writes or session.get_bind().dialect.name != "sqlite"
-        try:
-            with session.begin():
-                if writes:
-                    begin_immediate(session)
-                yield session
-                if audit_inside:
-                    _write_audit(session, request, outcome=None)
-            if not audit_inside:
-                with session.begin():
-                    _write_audit(session, request, outcome=None)
-        except BaseException as error:
-            pending: PendingAudit | None = getattr(request.state, "audit", None)
-            if pending is not None and pending.action:
-                with state.session_factory() as other, other.begin():
-                    _write_audit(other, request, outcome=_outcome(error))
-            raise
-    deliver_urgent(state.session_factory, session.info.pop(DELIVER_NOW_KEY, []), clock=state.clock)
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    try:
+        with unit_of_work(
+            state.session_factory,
+            clock=state.clock,
+            public_url=state.settings.public_url,
+            write_lock=writes,
+        ) as work:
+            # on SQLite a read snapshot cannot be upgraded to write once another writer has
+            # committed: a write request takes the write lock up front, and a read's audit
+            # entry gets a short transaction of its own after the read. PostgreSQL writes it
+            # in the read's transaction, three round trips fewer.
+            audit_inside = writes or work.session.get_bind().dialect.name != "sqlite"
+            yield work
+            if audit_inside:
+                _write_audit(work.session, request, outcome=None)
+        if not audit_inside:
+            with work.session.begin():
+                _write_audit(work.session, request, outcome=None)
+            work.session.close()
+    except BaseException as error:
+        pending: PendingAudit | None = getattr(request.state, "audit", None)
+        if pending is not None and pending.action:
+            with state.session_factory() as other, other.begin():
+                _write_audit(other, request, outcome=_outcome(error))
+        raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -123,12 +126,14 @@ def get_context(
         patient_id=request.path_params.get("patient_id"),
     )
     request.state.audit = pending
-    with unit_of_work(request) as session:
-        principal = authenticate(session, secret=credentials.credentials) if credentials else None
+    with request_unit_of_work(request) as work:
+        principal = (
+            authenticate(work.session, secret=credentials.credentials) if credentials else None
+        )
         if principal is None:
             raise HTTPException(401, "a valid bearer token is required")
         pending.principal = principal
-        yield Context(session, principal, clock.now(), settings, clock, pending)
+        yield Context(work, principal, clock.now(), settings, clock, pending)
 
 
 # "function": the transaction commits, and urgent webhooks start, before the response is sent

@@ -3,7 +3,9 @@
 Each command lives in ``api/commands/<name>.py`` and registers itself with ``register(app)``.
 A command's module is imported only when that command runs, so ``phenowatch nights`` does not
 load the web service, the database layer or the change-point libraries (start-up time and
-memory stay those of the job itself).
+memory stay those of the job itself). This is the one place the import is deferred: a command
+is chosen on the command line, so the registry below maps names to modules; everything a
+command then runs is wired with plain imports.
 """
 
 from __future__ import annotations

@@ -82,6 +82,8 @@ def begin_immediate(session: Session) -> None:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error. Job wrappers use this."""
+    """A bare transaction (commit on success, roll back on any error) for set-up and
+    administration. Work that may change an alert runs in ``api.unit_of_work.unit_of_work``:
+    the alert services take its ``UnitOfWork``, so they cannot be called with a bare session."""
     with factory() as session, session.begin():
         yield session

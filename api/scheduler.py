@@ -3,13 +3,12 @@ escalation of unacknowledged urgent alerts, and webhook delivery.
 
 Every replica runs a scheduler, but only the leader runs the jobs: on PostgreSQL the holder of
 a session-level advisory lock on a dedicated connection (re-tried while not held); on SQLite the
-single process is the leader. Each job is one transaction (api.jobs.run_job).
+single process is the leader. Each job is one unit of work (api.unit_of_work.run_job).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import threading
 import time
@@ -24,10 +23,11 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import Clock
-from api.jobs import run_job
 from api.services.alerts import escalate_overdue
 from api.services.detection import run_detection, run_due_detection
 from api.settings import Settings
+from api.unit_of_work import run_job
+from api.webhooks.dispatch import deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -131,15 +131,16 @@ class Scheduler:
             coalesce=True,
             max_instances=1,
         )
-        if _dispatch() is not None:
-            self._add("deliver-webhooks", self.deliver, settings.webhook_delivery_interval_seconds)
+        self._add("deliver-webhooks", self.deliver, settings.webhook_delivery_interval_seconds)
 
     # the jobs, each callable directly (tests, replay) ------------------------------------------
 
     def detect_due(self) -> int:
         return len(
             run_job(
-                self.factory, lambda s: run_due_detection(s, now=self.clock.now()), clock=self.clock
+                self.factory,
+                lambda work: run_due_detection(work, now=self.clock.now()),
+                clock=self.clock,
             )
         )
 
@@ -147,7 +148,9 @@ class Scheduler:
         now = self.clock.now()
         return len(
             run_job(
-                self.factory, lambda s: run_detection(s, day=now.date(), now=now), clock=self.clock
+                self.factory,
+                lambda work: run_detection(work, day=now.date(), now=now),
+                clock=self.clock,
             )
         )
 
@@ -156,16 +159,13 @@ class Scheduler:
         return len(
             run_job(
                 self.factory,
-                lambda s: escalate_overdue(s, now=self.clock.now(), after=after),
+                lambda work: escalate_overdue(work, now=self.clock.now(), after=after),
                 clock=self.clock,
             )
         )
 
     def deliver(self) -> int:
-        dispatch = _dispatch()
-        if dispatch is None:
-            return 0
-        return int(dispatch.deliver_due(self.factory, now=self.clock.now()))
+        return deliver_due(self.factory, now=self.clock.now())
 
     # life cycle --------------------------------------------------------------------------------
 
@@ -199,10 +199,3 @@ class Scheduler:
                 log.exception("scheduled job %s failed", getattr(job, "__name__", job))
 
         return run
-
-
-def _dispatch() -> Any:
-    try:
-        return importlib.import_module("api.webhooks.dispatch")
-    except ImportError:
-        return None

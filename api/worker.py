@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import ingest
 from api.clock import Clock
-from api.jobs import unit_of_work
 from api.services import audit, uploads
 from api.services.nights import store_nights
 from api.services.patients import mark_for_detection
 from api.services.phq9 import submit_phq9
 from api.services.tokens import Principal
 from api.settings import Settings
+from api.unit_of_work import unit_of_work
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,8 @@ class UploadWorker:
     def process_next(self) -> str | None:
         """Processes one upload; returns its id, or None when the queue is empty."""
         lease = timedelta(seconds=self.settings.upload_lease_seconds)
-        with unit_of_work(self.factory, clock=self.clock) as session:
-            upload = uploads.claim_next(session, now=self.clock.now(), lease=lease)
+        with unit_of_work(self.factory, clock=self.clock) as work:
+            upload = uploads.claim_next(work.session, now=self.clock.now(), lease=lease)
             if upload is None:
                 return None
             upload_id, attempt, patient_id = upload.id, upload.attempts, upload.patient_id
@@ -87,7 +87,8 @@ class UploadWorker:
             return upload_id
         with unit_of_work(
             self.factory, clock=self.clock, public_url=self.settings.public_url
-        ) as session:
+        ) as work:
+            session = work.session
             held = uploads.hold(session, upload_id=upload_id, attempt=attempt)
             if held is None:
                 log.info("upload %s: claim superseded, leaving it to the newer claim", upload_id)
@@ -97,7 +98,7 @@ class UploadWorker:
             phq9_added = 0
             if loaded.phq9.height:
                 submit_phq9(
-                    session, patient_id=patient_id, entries=loaded.phq9, actor=self.name, now=now
+                    work, patient_id=patient_id, entries=loaded.phq9, actor=self.name, now=now
                 )
                 phq9_added = int(loaded.phq9["answered_at"].is_not_null().sum())
             uploads.finish(held, now=now, nights_added=added, phq9_added=phq9_added)
@@ -140,9 +141,9 @@ class UploadWorker:
         def beat() -> None:
             while not stop.wait(lease.total_seconds() / 3):
                 try:
-                    with unit_of_work(self.factory, clock=self.clock) as session:
+                    with unit_of_work(self.factory, clock=self.clock) as work:
                         uploads.extend_lease(
-                            session,
+                            work.session,
                             upload_id=upload_id,
                             attempt=attempt,
                             until=self.clock.now() + lease,
@@ -161,18 +162,18 @@ class UploadWorker:
     def _fail(
         self, upload_id: str, attempt: int, patient_id: str, path: Path, message: str
     ) -> None:
-        with unit_of_work(self.factory, clock=self.clock) as session:
-            held = uploads.hold(session, upload_id=upload_id, attempt=attempt)
+        with unit_of_work(self.factory, clock=self.clock) as work:
+            held = uploads.hold(work.session, upload_id=upload_id, attempt=attempt)
             if held is None:
                 return
             uploads.fail(held, now=self.clock.now(), message=message)
-            self._audit(session, upload_id, patient_id, "failed")
+            self._audit(work.session, upload_id, patient_id, "failed")
         path.unlink(missing_ok=True)
         log.info("upload %s failed", upload_id)  # the message may quote the file: not logged
 
     def _release(self, upload_id: str, attempt: int) -> None:
-        with unit_of_work(self.factory, clock=self.clock) as session:
-            held = uploads.hold(session, upload_id=upload_id, attempt=attempt)
+        with unit_of_work(self.factory, clock=self.clock) as work:
+            held = uploads.hold(work.session, upload_id=upload_id, attempt=attempt)
             if held is not None:
                 uploads.release(held)
 

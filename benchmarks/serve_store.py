@@ -27,6 +27,7 @@ from api.services.nights import store_nights
 from api.services.patients import ensure_patient
 from api.services.uploads import Received, create_upload
 from api.settings import Settings
+from api.unit_of_work import UnitOfWork
 from api.worker import UploadWorker
 from ingest.schema import NIGHTS
 
@@ -87,7 +88,7 @@ def bench(url: str, patients: int, days: int) -> None:
     day = start + timedelta(days=days - 1)
     t = time.perf_counter()
     with transaction(factory) as s:
-        opened = run_detection(s, day=day, now=now)
+        opened = run_detection(UnitOfWork(s), day=day, now=now)
     print(
         f"  run_detection, {patients} patients: {time.perf_counter() - t:.2f} s,"
         f" {len(opened)} alerts"

@@ -25,6 +25,7 @@ from api.services.alerts import resolve, visible_alerts
 from api.services.tokens import Principal
 from api.store import Alert, CareTeam, Membership, User
 from api.store.alerts import ACTIVE_STATUSES
+from api.unit_of_work import UnitOfWork
 
 #: alerts are resolved this many days after they first fired unless the replay says otherwise
 DEFAULT_RESOLVE_AFTER = 7
@@ -55,11 +56,11 @@ def care_team(session: Session, *, team_name: str, now: datetime) -> Principal:
 
 
 def resolve_stale(
-    session: Session, *, day: date, after: int, principal: Principal, now: datetime
+    work: UnitOfWork, *, day: date, after: int, principal: Principal, now: datetime
 ) -> list[Alert]:
     """Resolves the active alerts the care team can see that first fired ``after`` days or more
     before ``day``, oldest first; returns them."""
-    stale = session.scalars(
+    stale = work.session.scalars(
         select(Alert.id)
         .where(
             Alert.status.in_(ACTIVE_STATUSES),
@@ -70,6 +71,6 @@ def resolve_stale(
     ).all()
     note = resolution_note(after)
     return [
-        resolve(session, alert_id=alert_id, principal=principal, now=now, note=note)
+        resolve(work, alert_id=alert_id, principal=principal, now=now, note=note)
         for alert_id in stale
     ]

@@ -32,7 +32,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import FixedClock
-from api.db import transaction
 from api.replay.care_team import care_team, resolve_stale
 from api.services.detection import run_due_detection
 from api.services.nights import store_nights
@@ -40,6 +39,7 @@ from api.services.patients import ensure_patient
 from api.services.phq9 import SUBMITTED_AT, store_phq9, submit_phq9_many
 from api.services.tokens import Principal
 from api.store import Patient
+from api.unit_of_work import UnitOfWork, unit_of_work
 
 NIGHTS_SYNC = time(12, 0)
 ARRIVES_ON = "_arrives_on"
@@ -90,7 +90,8 @@ def replay_days(
     policy: CareTeamPolicy | None = None
     first, last = days[0], days[-1]
     clock.set(at(first, time(0, 0)))
-    with timings.measure("history"), transaction(factory) as session:
+    with timings.measure("history"), unit_of_work(factory, clock=clock) as work:
+        session = work.session
         for patient_id in patient_ids:
             ensure_patient(session, patient_id=patient_id, team_name=team_name, now=clock.now())
         _store_history(session, nights, phq9, before=first, now=clock.now())
@@ -104,9 +105,9 @@ def replay_days(
     nights_by_day = _by_day(nights.filter(arrives.is_between(first, last)), arrives)
     phq9_by_day = _by_day(in_range, answered_on)
     for done, day in enumerate(days, start=1):
-        with transaction(factory) as session:
+        with unit_of_work(factory, clock=clock) as work:
             replay_day(
-                session,
+                work,
                 day=day,
                 nights=nights_by_day.get(day),
                 phq9=phq9_by_day.get(day),
@@ -119,7 +120,7 @@ def replay_days(
 
 
 def replay_day(
-    session: Session,
+    work: UnitOfWork,
     *,
     day: date,
     nights: pl.DataFrame | None,
@@ -128,7 +129,8 @@ def replay_day(
     timings: Timings,
     policy: CareTeamPolicy | None = None,
 ) -> None:
-    """One simulated day, in the caller's transaction."""
+    """One simulated day, in the caller's unit of work."""
+    session = work.session
     if nights is not None and nights.height:
         clock.set(at(day, NIGHTS_SYNC))
         with timings.measure("store nights"):
@@ -141,16 +143,16 @@ def replay_day(
             # every answer submitted at its own answer time, as one submit_phq9 call per
             # patient and answer time would, judged in the order they were answered
             submit_phq9_many(
-                session, entries=phq9.with_columns(pl.col("answered_at").alias(SUBMITTED_AT))
+                work, entries=phq9.with_columns(pl.col("answered_at").alias(SUBMITTED_AT))
             )
     clock.set(at(day, DETECTION_AT))
     with timings.measure("detection job"):
-        run_due_detection(session, now=clock.now())
+        run_due_detection(work, now=clock.now())
     if policy is not None:
         clock.set(at(day, CARE_TEAM_AT))
         with timings.measure("care team"):
             resolve_stale(
-                session, day=day, after=policy.after, principal=policy.principal, now=clock.now()
+                work, day=day, after=policy.after, principal=policy.principal, now=clock.now()
             )
 
 

@@ -57,7 +57,7 @@ def read_alert(alert_id: int, ctx: Coordinator) -> AlertDetail:
 @router.post("/{alert_id}/acknowledge", response_model=AlertDetail, summary="Acknowledge")
 def acknowledge_alert(alert_id: int, ctx: Coordinator, body: Note | None = None) -> AlertDetail:
     alert = alerts.acknowledge(
-        ctx.session,
+        ctx.work,
         alert_id=alert_id,
         principal=ctx.principal,
         now=ctx.now,
@@ -70,7 +70,7 @@ def acknowledge_alert(alert_id: int, ctx: Coordinator, body: Note | None = None)
 @router.post("/{alert_id}/resolve", response_model=AlertDetail, summary="Resolve with a note")
 def resolve_alert(alert_id: int, body: RequiredNote, ctx: Coordinator) -> AlertDetail:
     alert = alerts.resolve(
-        ctx.session, alert_id=alert_id, principal=ctx.principal, now=ctx.now, note=body.note
+        ctx.work, alert_id=alert_id, principal=ctx.principal, now=ctx.now, note=body.note
     )
     ctx.audit.patient_id = alert.patient_id
     return AlertDetail.of(alert)

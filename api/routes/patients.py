@@ -136,7 +136,7 @@ def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> dic
     if loaded.phq9["answered_at"].null_count():
         raise InvalidInput(f"{display}: every answer needs its answered_at", field="answered_at")
     opened = submit_phq9(
-        ctx.session,
+        ctx.work,
         patient_id=patient_id,
         entries=loaded.phq9,
         actor=ctx.principal,

@@ -3,7 +3,6 @@ per patient and kind, every change recorded as an event and announced to the tea
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,22 +17,21 @@ from api.services.patients import visible_patients
 from api.services.tokens import Principal
 from api.store import Alert, AlertEvent, Patient, SignalRecord
 from api.store.alerts import ACTIVE_STATUSES, ALERT_STATUSES
+from api.unit_of_work import UnitOfWork
+from api.webhooks import outbox
 from detect.signals import KINDS, SEVERITIES, Signal
 
 log = logging.getLogger(__name__)
 
-#: delivery ids to attempt right after the transaction commits (urgent alerts only)
-DELIVER_NOW_KEY = "phenowatch.deliver_now"
-#: the service's external base URL for links in webhook payloads, set by whoever opens the session
-PUBLIC_URL_KEY = "phenowatch.public_url"
 MAX_PAGE = 200
 #: an alert as a page lists it: every column but the evidence (one alert is read for that)
 SUMMARY_COLUMNS = tuple(column for column in Alert.__table__.columns if column.name != "evidence")
 
 
-def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | None:
+def open_alert(work: UnitOfWork, *, signal: Signal, now: datetime) -> Alert | None:
     """Stores the signal and opens an alert for it; returns the new alert, or None when the
     patient already has an active alert of that kind (it is then marked as fired again)."""
+    session = work.session
     evidence = _evidence(signal)
     record = SignalRecord(
         **_signal_columns(signal), changes={"changes": evidence["changes"]}, created_at=now
@@ -53,7 +51,7 @@ def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | No
         else:
             record.alert_id = alert.id
             _event(session, alert, "opened", actor=signal.detector, note=None, now=now)
-            _announce(session, alert, "alert.opened", now)
+            _announce(work, alert, "alert.opened", now)
             return alert
     record.alert_id = active.id
     active.last_fired_on = max(active.last_fired_on, signal.fired_on)
@@ -68,8 +66,14 @@ def open_alert(session: Session, *, signal: Signal, now: datetime) -> Alert | No
 
 
 def acknowledge(
-    session: Session, *, alert_id: int, principal: Principal, now: datetime, note: str | None = None
+    work: UnitOfWork,
+    *,
+    alert_id: int,
+    principal: Principal,
+    now: datetime,
+    note: str | None = None,
 ) -> Alert:
+    session = work.session
     alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is resolved and cannot be acknowledged")
@@ -78,37 +82,39 @@ def acknowledge(
     alert.status = "acknowledged"
     alert.acknowledged_at = now
     _event(session, alert, "acknowledged", actor=principal.actor, note=note, now=now)
-    _announce(session, alert, "alert.acknowledged", now)
+    _announce(work, alert, "alert.acknowledged", now)
     return alert
 
 
 def resolve(
-    session: Session, *, alert_id: int, principal: Principal, now: datetime, note: str
+    work: UnitOfWork, *, alert_id: int, principal: Principal, now: datetime, note: str
 ) -> Alert:
     if not note.strip():
         raise InvalidInput("resolving an alert needs a note", field="note")
+    session = work.session
     alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is already resolved")
     alert.status = "resolved"
     alert.resolved_at = now
     _event(session, alert, "resolved", actor=principal.actor, note=note, now=now)
-    _announce(session, alert, "alert.resolved", now)
+    _announce(work, alert, "alert.resolved", now)
     return alert
 
 
-def escalate(session: Session, *, alert: Alert, now: datetime, note: str | None = None) -> Alert:
+def escalate(work: UnitOfWork, *, alert: Alert, now: datetime, note: str | None = None) -> Alert:
     """Marks an unacknowledged alert escalated and notifies the team again."""
     if alert.status != "open":
         raise Conflict(f"alert {alert.id} is {alert.status}; only open alerts are escalated")
     alert.escalated_at = now
-    _event(session, alert, "escalated", actor="scheduler", note=note, now=now)
-    _announce(session, alert, "alert.escalated", now)
+    _event(work.session, alert, "escalated", actor="scheduler", note=note, now=now)
+    _announce(work, alert, "alert.escalated", now)
     return alert
 
 
-def escalate_overdue(session: Session, *, now: datetime, after: timedelta) -> list[Alert]:
+def escalate_overdue(work: UnitOfWork, *, now: datetime, after: timedelta) -> list[Alert]:
     """Escalates every urgent alert still open (nobody acknowledged it) ``after`` its opening."""
+    session = work.session
     overdue = session.scalars(
         _lockable(
             session,
@@ -121,7 +127,7 @@ def escalate_overdue(session: Session, *, now: datetime, after: timedelta) -> li
         )
     ).all()
     note = f"not acknowledged within {int(after.total_seconds() // 60)} minutes"
-    return [escalate(session, alert=alert, now=now, note=note) for alert in overdue]
+    return [escalate(work, alert=alert, now=now, note=note) for alert in overdue]
 
 
 def get_alert(
@@ -264,22 +270,14 @@ def _event(
     session.flush()
 
 
-def _announce(session: Session, alert: Alert, event_type: str, now: datetime) -> None:
-    """Queues the team's webhook deliveries in this transaction (when webhooks are installed);
-    deliveries of urgent alerts are also attempted as soon as the transaction commits."""
-    try:
-        outbox = importlib.import_module("api.webhooks.outbox")
-    except ImportError:
-        return
+def _announce(work: UnitOfWork, alert: Alert, event_type: str, now: datetime) -> None:
+    """Queues the team's webhook deliveries in this unit of work; deliveries of urgent alerts
+    are also attempted as soon as it commits."""
     deliveries = outbox.enqueue(
-        session,
-        alert=alert,
-        event_type=event_type,
-        now=now,
-        public_url=session.info.get(PUBLIC_URL_KEY, ""),
+        work.session, alert=alert, event_type=event_type, now=now, public_url=work.public_url
     )
     if alert.severity == "urgent" and deliveries:
-        session.info.setdefault(DELIVER_NOW_KEY, []).extend(d.id for d in deliveries)
+        work.deliver_after_commit.extend(d.id for d in deliveries)
 
 
 def _lockable(session: Session, query: Select[Any]) -> Select[Any]:

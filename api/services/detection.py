@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 import polars as pl
 from sqlalchemy import select, update
@@ -14,73 +12,54 @@ from api.services.alerts import open_alert
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9, phq9_window_start
 from api.store import Alert, Patient
+from api.unit_of_work import UnitOfWork
+from detect import DEFAULT, DetectConfig, detect_day
+from detect.cube import needed_columns
 
 #: patients judged per detect_day call (bounds the memory of one batch)
 BATCH = 500
-FALLBACK_LOOKBACK_DAYS = 120
 #: patients per UPDATE when the due marks are cleared (well under any bound-parameter limit)
 CLEAR_CHUNK = 900
 
 
-def detector() -> Any:
-    """The detect package, imported when first needed (it pulls in numpy and ruptures)."""
-    return importlib.import_module("detect")
-
-
-def default_config() -> Any:
-    return detector().DetectConfig()
-
-
-def lookback_days(config: Any) -> int:
+def lookback_days(config: DetectConfig) -> int:
     """How many days before ``day`` detect_day reads to judge it: its baseline and evidence
     windows (``history_nights``, the judged night included) and the refractory period before
     them, whose earlier candidate days decide whether ``day`` opens a new episode. Nights before
     that are never read, so leaving them out changes no signal."""
-    history = getattr(config, "history_nights", None)
-    if history is None:
-        return FALLBACK_LOOKBACK_DAYS
-    lead = max(getattr(config, "refractory_days", 0), getattr(config, "gap_refractory_days", 0))
-    return int(lead) + int(history) - 1
-
-
-def night_columns(config: Any) -> list[str] | None:
-    """The nights columns detect_day reads (None: all of them)."""
-    if getattr(config, "channels", None) is None:
-        return None
-    columns: list[str] = importlib.import_module("detect.cube").needed_columns(config)
-    return columns
+    lead = max(config.refractory_days, config.gap_refractory_days)
+    return lead + config.history_nights - 1
 
 
 def run_detection(
-    session: Session,
+    work: UnitOfWork,
     *,
     day: date,
+    now: datetime,
     patient_ids: list[str] | None = None,
-    now: datetime | None = None,
-    config: Any = None,
+    config: DetectConfig = DEFAULT,
 ) -> list[Alert]:
     """Judges ``day`` for these patients (None: every patient) and opens the alerts, one active
     alert per patient and kind; returns the alerts newly opened.
 
     Reads only the nights and PHQ-9 entries the judgement depends on (``lookback_days``,
     ``phq9_window_start``), not each patient's whole history."""
-    now = now or datetime.now(UTC)
-    config = config if config is not None else default_config()
+    session = work.session
     if patient_ids is None:
         patient_ids = list(session.scalars(select(Patient.id).order_by(Patient.id)))
     opened: list[Alert] = []
     for lo in range(0, len(patient_ids), BATCH):
         batch = patient_ids[lo : lo + BATCH]
         nights, phq9 = detection_inputs(session, patient_ids=batch, day=day, config=config)
-        for signal in detector().detect_day(nights, phq9, day, config):
-            alert = open_alert(session, signal=signal, now=now)
+        for signal in detect_day(nights, phq9, day, config):
+            alert = open_alert(work, signal=signal, now=now)
             if alert is not None:
                 opened.append(alert)
     return opened
 
 
 def detection_inputs(
-    session: Session, *, patient_ids: list[str], day: date, config: Any
+    session: Session, *, patient_ids: list[str], day: date, config: DetectConfig
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The nights and PHQ-9 entries of these patients that detect_day reads to judge ``day``."""
     nights = load_nights(
@@ -88,22 +67,25 @@ def detection_inputs(
         patient_ids=patient_ids,
         start=day - timedelta(days=lookback_days(config)),
         end=day,
-        columns=night_columns(config),
+        columns=needed_columns(config),
     )
     since = phq9_window_start(datetime.combine(day, time(0), UTC), config)
     phq9 = load_phq9(session, patient_ids=patient_ids, since=since, config=config)
     return nights, phq9
 
 
-def run_due_detection(session: Session, *, now: datetime, config: Any = None) -> list[Alert]:
+def run_due_detection(
+    work: UnitOfWork, *, now: datetime, config: DetectConfig = DEFAULT
+) -> list[Alert]:
     """Detection for the patients whose data changed since it last ran, judged on today (UTC)."""
+    session = work.session
     due = session.execute(
         select(Patient.id, Patient.detection_due_at).where(Patient.detection_due_at.is_not(None))
     ).all()
     if not due:
         return []
     opened = run_detection(
-        session, day=now.date(), patient_ids=[pid for pid, _ in due], now=now, config=config
+        work, day=now.date(), patient_ids=[pid for pid, _ in due], now=now, config=config
     )
     # one UPDATE per distinct mark (a replayed day has one; the live service a few), each over
     # its patients in chunks; a mark set while this ran is newer and stays for the next run

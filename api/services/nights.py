@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -21,7 +21,7 @@ BATCH = 5000
 
 
 def store_nights(
-    session: Session, *, patient_id: str | None, nights: pl.DataFrame, now: datetime | None = None
+    session: Session, *, patient_id: str | None, nights: pl.DataFrame, now: datetime
 ) -> int:
     """Upserts ``nights`` (the NIGHTS columns; patient_id is forced to ``patient_id``, or kept
     as each row has it when ``patient_id`` is None, for a bulk load of many patients such as a
@@ -31,7 +31,6 @@ def store_nights(
     it measured again (a value it lacks keeps the stored one; coverage flags only grow)."""
     if nights.height == 0:
         return 0
-    now = now or datetime.now(UTC)
     frame = (
         (
             nights

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -13,6 +12,9 @@ from sqlalchemy.orm import Session
 from api.services.alerts import open_alert
 from api.services.tokens import Principal
 from api.store import Alert, Patient, Phq9Entry
+from api.unit_of_work import UnitOfWork
+from detect import DEFAULT, DetectConfig
+from detect.phq9_rules import score_entries, signals_from_scored
 from ingest.schema import PHQ9
 
 #: the column of ``submit_phq9_many``'s frame that says when each entry was submitted
@@ -21,21 +23,20 @@ KEY = ["patient_id", "answered_at"]
 
 
 def store_phq9(
-    session: Session, *, patient_id: str, entries: pl.DataFrame, now: datetime | None = None
+    session: Session, *, patient_id: str, entries: pl.DataFrame, now: datetime
 ) -> pl.DataFrame:
     """Stores the entries not stored before (same patient and answer time) and returns them.
     Entries without an answer time (NHANES tables record none) cannot be placed and are left."""
-    now = now or datetime.now(UTC)
     frame = _submission(entries.with_columns(pl.lit(patient_id).alias("patient_id")), now)
     return _store_new(session, frame).select(list(PHQ9))
 
 
-def phq9_window_start(first: datetime, config: Any) -> datetime:
+def phq9_window_start(first: datetime, config: DetectConfig) -> datetime:
     """The earliest answer time the PHQ-9 rules (detect.phq9_rules) read when they judge
     entries answered at or after ``first``: the recent level is the median of the entries of
     the ``recent_days`` before each one. (The remission state can date from any time before;
     ``load_phq9`` adds the entry it comes from.)"""
-    return first - timedelta(days=int(config.recent_days))
+    return first - timedelta(days=config.recent_days)
 
 
 def load_phq9(
@@ -43,7 +44,7 @@ def load_phq9(
     *,
     patient_ids: list[str] | None = None,
     since: datetime | None = None,
-    config: Any = None,
+    config: DetectConfig = DEFAULT,
 ) -> pl.DataFrame:
     """Stored entries as a PHQ9 frame, sorted by patient and answer time.
 
@@ -59,7 +60,6 @@ def load_phq9(
     if since is None:
         query: Any = select(*columns).where(*chosen)
     else:
-        config = config if config is not None else importlib.import_module("detect").DetectConfig()
         total = Phq9Entry.total
         last_state = (
             select(Phq9Entry.patient_id, func.max(Phq9Entry.answered_at).label("answered_at"))
@@ -86,13 +86,13 @@ def load_phq9(
 
 
 def submit_phq9(
-    session: Session,
+    work: UnitOfWork,
     *,
     patient_id: str,
     entries: pl.DataFrame,
     actor: Principal | str,
-    now: datetime | None = None,
-    config: Any = None,
+    now: datetime,
+    config: DetectConfig = DEFAULT,
 ) -> list[Alert]:
     """Stores the entries and judges each new one against the patient's earlier answers at
     once (item 9 above zero is an urgent safety alert); returns the alerts opened.
@@ -100,22 +100,21 @@ def submit_phq9(
     ``actor`` is who submitted (kept for the caller's audit entry); PHQ-9 values are never
     logged."""
     del actor  # the submission is audited by the caller; alerts record the detector
-    now = now or datetime.now(UTC)
     frame = entries.with_columns(
         pl.lit(patient_id).alias("patient_id"), pl.lit(now).alias(SUBMITTED_AT)
     )
-    return submit_phq9_many(session, entries=frame, config=config)
+    return submit_phq9_many(work, entries=frame, config=config)
 
 
-def submit_phq9_many(session: Session, *, entries: pl.DataFrame, config: Any = None) -> list[Alert]:
+def submit_phq9_many(
+    work: UnitOfWork, *, entries: pl.DataFrame, config: DetectConfig = DEFAULT
+) -> list[Alert]:
     """``submit_phq9`` for many submissions at once, each entry with its own ``patient_id``
     and ``submitted_at``; the same entries stored and the same alerts opened, in the same order
     (by submission time, patient, answer time), as one ``submit_phq9`` call per submission.
 
     Each patient's history is read once, however many entries they submitted."""
-    detect = importlib.import_module("detect")
-    rules = importlib.import_module("detect.phq9_rules")
-    config = config if config is not None else detect.DetectConfig()
+    session = work.session
     new = _store_new(session, _submission(entries, None))
     if new.height == 0:
         return []
@@ -128,7 +127,7 @@ def submit_phq9_many(session: Session, *, entries: pl.DataFrame, config: Any = N
     )
     # every new entry scored against the entries before it, as submit_phq9 judged it
     flagged = (
-        rules.score_entries(history, config)
+        score_entries(history, config)
         .join(new.select(*KEY, SUBMITTED_AT), on=KEY, how="inner")
         .filter(pl.col("safety") | pl.col("relapse_after_remission") | pl.col("reliable_rise"))
         .sort(SUBMITTED_AT, "patient_id", "answered_at")
@@ -137,8 +136,8 @@ def submit_phq9_many(session: Session, *, entries: pl.DataFrame, config: Any = N
     # one step per flagged entry: few, and each opens its alerts at its own submission time
     for index in range(flagged.height):
         entry = flagged.slice(index, 1)
-        for signal in rules.signals_from_scored(entry, config):
-            alert = open_alert(session, signal=signal, now=entry[SUBMITTED_AT][0])
+        for signal in signals_from_scored(entry, config):
+            alert = open_alert(work, signal=signal, now=entry[SUBMITTED_AT][0])
             if alert is not None:
                 opened.append(alert)
     return opened

@@ -9,9 +9,9 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from api.services.alerts import alerts_of
-from api.services.detection import default_config, detector
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9
+from detect import DEFAULT, change_points
 
 
 def timeline(
@@ -29,7 +29,7 @@ def timeline(
     if end is not None:
         phq9 = phq9.filter(pl.col("answered_at").dt.date() <= end)
     changes = (
-        detector().change_points(nights, default_config())
+        change_points(nights, DEFAULT)
         if nights.height
         else pl.DataFrame(schema={"patient_id": pl.String, "metric": pl.String, "date": pl.Date})
     )

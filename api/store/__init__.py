@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from api.store.alerts import Alert, AlertEvent, SignalRecord
 from api.store.audit import AuditEntry
 from api.store.base import Base
@@ -11,10 +9,7 @@ from api.store.health import Night, Phq9Entry
 from api.store.people import CareTeam, Membership, Patient, User
 from api.store.tokens import ApiToken
 from api.store.uploads import Upload
-
-# webhook endpoints and deliveries live in their own module (revision 0002_webhooks)
-if importlib.util.find_spec("api.store.webhooks") is not None:
-    importlib.import_module("api.store.webhooks")
+from api.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
     "Alert",
@@ -23,6 +18,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CareTeam",
+    "Delivery",
+    "DeliveryAttempt",
     "Membership",
     "Night",
     "Patient",
@@ -30,4 +27,5 @@ __all__ = [
     "SignalRecord",
     "Upload",
     "User",
+    "WebhookEndpoint",
 ]

@@ -115,7 +115,7 @@ def deliver_now(
     delivery_ids: Iterable[int],
     *,
     session_factory: sessionmaker[Session],
-    now: datetime | None = None,
+    now: datetime,
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> int:
     """Makes the first attempt of these deliveries before returning; returns how many were tried.
@@ -125,7 +125,6 @@ def deliver_now(
     ids = list(delivery_ids)
     if not ids:
         return 0
-    now = now or datetime.now(UTC)
     # Not yet tried and not held by a worker; independent of the clock, so a caller on a
     # clock of its own (replay, tests) still sends at once.
     guard = (
@@ -218,6 +217,8 @@ def _post(client: httpx.Client, item: _Claimed) -> _Outcome:
         secret=item.secret,
         message_id=item.message_id,
         body=item.payload,
+        # the wall clock, not the service's: receivers refuse signatures whose timestamp is
+        # far from their own time, whatever clock a replay runs on
         sent_at=datetime.now(UTC),
     )
     headers["user-agent"] = USER_AGENT

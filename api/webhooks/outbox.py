@@ -55,15 +55,14 @@ def enqueue(
     *,
     alert: Alert,
     event_type: str,
-    now: datetime | None = None,
+    now: datetime,
     public_url: str = "",
 ) -> list[Delivery]:
     """Adds one pending delivery per active endpoint of the alert's care team that subscribes
     to ``event_type``; returns them (flushed, so their ids are known). Never commits.
 
-    ``now`` defaults to the alert's own time of this event (``opened_at`` for ``alert.opened``
-    and so on), which the alert service set from its clock, so deliveries are due on the same
-    clock as everything else. ``public_url`` is the service's external base URL
+    ``now`` is the time of the change on the alert service's clock, so deliveries are due on
+    the same clock as everything else. ``public_url`` is the service's external base URL
     (``Settings.public_url``) for the alert link; without it the link is the path alone."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}; known: {EVENT_TYPES}")
@@ -77,7 +76,6 @@ def enqueue(
     if not subscribed:
         return []
     session.flush()  # the alert's id is needed in the payload
-    now = now or getattr(alert, _EVENT_TIME_FIELD[event_type]) or datetime.now(UTC)
     payload = render_payload(
         alert, team_id=team_id, event_type=event_type, now=now, public_url=public_url
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.services.alerts import open_alert
 from api.store.webhooks import Delivery, DeliveryStatus, WebhookEndpoint
+from api.unit_of_work import UnitOfWork
 from api.webhooks.dispatch import deliver_due
 from api.webhooks.signing import generate_secret
 from detect.signals import Signal
@@ -54,8 +55,9 @@ def drain(
             )
             session.flush()
             receiver.secrets["/hook"] = secret
+            work = UnitOfWork(session)  # info alerts: every delivery is left to the workers
             for patient_id in patient_ids[-events:]:
-                open_alert(session, signal=_data_gap(patient_id, now), now=now)
+                open_alert(work, signal=_data_gap(patient_id, now), now=now)
         started = time.perf_counter()
 
         def work() -> None:

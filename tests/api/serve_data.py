@@ -14,6 +14,7 @@ from api.services.nights import store_nights
 from api.services.phq9 import store_phq9
 from api.services.uploads import Received, create_upload
 from api.store import Alert
+from api.unit_of_work import UnitOfWork
 from detect.signals import MetricChange, Signal
 from ingest.schema import NIGHTS, PHQ9
 
@@ -68,6 +69,7 @@ def populate(engine: Engine, patient_id: str, now: datetime, tmp: Path) -> tuple
     """One night, one PHQ-9 entry, one upload and one alert for the patient; returns
     (upload id, alert id)."""
     with transaction(make_session_factory(engine)) as s:
+        work = UnitOfWork(s)
         store_nights(
             s,
             patient_id=patient_id,
@@ -86,6 +88,6 @@ def populate(engine: Engine, patient_id: str, now: datetime, tmp: Path) -> tuple
             received=Received(spooled, f"{patient_id:0>64}", spooled.stat().st_size, "a.xml"),
             now=now,
         )
-        alert = open_alert(s, signal=signal(patient_id), now=now)
+        alert = open_alert(work, signal=signal(patient_id), now=now)
         assert isinstance(alert, Alert)
         return upload.id, alert.id

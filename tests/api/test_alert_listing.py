@@ -7,10 +7,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from api.clock import FixedClock
-from api.db import make_session_factory, transaction
+from api.db import make_session_factory
 from api.services.alerts import open_alert, resolve
 from api.services.tokens import SYSTEM
 from api.store import AuditEntry
+from api.unit_of_work import unit_of_work
 from tests.api.conftest import World
 from tests.api.serve_data import signal
 
@@ -19,13 +20,13 @@ def _open_interleaved(engine: Engine, clock: FixedClock) -> dict[int, tuple[str,
     """Alerts of p1, p3 and p2 (teams A, B, A) opened in turn; the data_gap ones resolved.
     Returns id -> (patient, kind, status)."""
     stored: dict[int, tuple[str, str, str]] = {}
-    with transaction(make_session_factory(engine)) as s:
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
         for kind in ("passive_change", "data_gap", "phq9_relapse"):
             for patient in ("p1", "p3", "p2"):
-                alert = open_alert(s, signal=signal(patient, kind=kind), now=clock.now())
+                alert = open_alert(work, signal=signal(patient, kind=kind), now=clock.now())
                 assert alert is not None
                 if kind == "data_gap":
-                    resolve(s, alert_id=alert.id, principal=SYSTEM, now=clock.now(), note="ok")
+                    resolve(work, alert_id=alert.id, principal=SYSTEM, now=clock.now(), note="ok")
                 stored[alert.id] = (patient, kind, alert.status)
     return stored
 

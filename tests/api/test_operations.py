@@ -20,6 +20,7 @@ from api.services.alerts import open_alert
 from api.services.nights import store_nights
 from api.settings import Settings
 from api.store import ApiToken, Patient
+from api.unit_of_work import unit_of_work
 from tests.api.conftest import World
 from tests.api.serve_data import APPLE_EXPORT, nights_frame, signal
 
@@ -27,8 +28,8 @@ from tests.api.serve_data import APPLE_EXPORT, nights_frame, signal
 def test_health_and_metrics_report_requests_alerts_and_uploads(
     client: TestClient, world: World, engine: Engine, clock: FixedClock
 ) -> None:
-    with transaction(make_session_factory(engine)) as s:
-        open_alert(s, signal=signal("p1", "phq9_safety", "urgent"), now=clock.now())
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
+        open_alert(work, signal=signal("p1", "phq9_safety", "urgent"), now=clock.now())
     client.post(
         "/v1/patients/p1/uploads?filename=a.xml",
         content=APPLE_EXPORT.read_bytes(),
@@ -122,9 +123,11 @@ def test_the_timeline_brings_nights_answers_and_alerts_together(
          "sleep_total_min": 450.0 if i < 20 else 330.0}
         for i in range(40)
     ]  # fmt: skip
-    with transaction(make_session_factory(engine)) as s:
-        store_nights(s, patient_id="p1", nights=nights_frame("p1", rows), now=clock.now())
-        open_alert(s, signal=signal("p1"), now=clock.now())
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
+        store_nights(
+            work.session, patient_id="p1", nights=nights_frame("p1", rows), now=clock.now()
+        )
+        open_alert(work, signal=signal("p1"), now=clock.now())
     coordinator = client.get("/v1/patients/p1/timeline", headers=world.auth(world.coord_a)).json()
     patient = client.get("/v1/patients/p1/timeline", headers=world.auth(world.p1)).json()
     assert len(coordinator["nights"]) == 40

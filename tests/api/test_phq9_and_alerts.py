@@ -18,6 +18,7 @@ from api.services.detection import run_detection
 from api.services.phq9 import submit_phq9
 from api.settings import Settings
 from api.store import Alert, Phq9Entry
+from api.unit_of_work import unit_of_work
 from tests.api.conftest import World
 from tests.api.serve_data import FHIR_PHQ9, FIXTURES, PHQ9_JSON, phq9_frame, signal
 
@@ -92,10 +93,10 @@ def test_one_active_alert_per_patient_and_kind_through_its_whole_life(
     client: TestClient, world: World, engine: Engine, clock: FixedClock
 ) -> None:
     factory = make_session_factory(engine)
-    with transaction(factory) as s:
-        first = open_alert(s, signal=signal("p1"), now=clock.now())
-        again = open_alert(s, signal=signal("p1", fired_on=date(2026, 3, 2)), now=clock.now())
-        other_kind = open_alert(s, signal=signal("p1", kind="data_gap"), now=clock.now())
+    with unit_of_work(factory, clock=clock) as work:
+        first = open_alert(work, signal=signal("p1"), now=clock.now())
+        again = open_alert(work, signal=signal("p1", fired_on=date(2026, 3, 2)), now=clock.now())
+        other_kind = open_alert(work, signal=signal("p1", kind="data_gap"), now=clock.now())
     assert first is not None and again is None and other_kind is not None
     coord = world.auth(world.coord_a)
 
@@ -104,8 +105,10 @@ def test_one_active_alert_per_patient_and_kind_through_its_whole_life(
     assert detail["evidence"]["changes"][0]["metric"] == "sleep_total_min"
     ack = client.post(f"/v1/alerts/{first.id}/acknowledge", json={"note": "seen"}, headers=coord)
     assert ack.json()["status"] == "acknowledged"
-    with transaction(factory) as s:  # still active: acknowledged alerts also deduplicate
-        assert open_alert(s, signal=signal("p1"), now=clock.now()) is None
+    with unit_of_work(
+        factory, clock=clock
+    ) as work:  # still active: acknowledged alerts also deduplicate
+        assert open_alert(work, signal=signal("p1"), now=clock.now()) is None
     assert client.post(f"/v1/alerts/{first.id}/resolve", json={}, headers=coord).status_code == 422
     resolved = client.post(
         f"/v1/alerts/{first.id}/resolve", json={"note": "called, doing better"}, headers=coord
@@ -118,17 +121,18 @@ def test_one_active_alert_per_patient_and_kind_through_its_whole_life(
     ]
     again_ack = client.post(f"/v1/alerts/{first.id}/acknowledge", headers=coord)
     assert again_ack.status_code == 409
-    with transaction(factory) as s:  # resolved: the next signal opens a new alert
-        reopened = open_alert(s, signal=signal("p1"), now=clock.now())
+    # resolved: the next signal opens a new alert
+    with unit_of_work(factory, clock=clock) as work:
+        reopened = open_alert(work, signal=signal("p1"), now=clock.now())
     assert reopened is not None and reopened.id not in (first.id, other_kind.id)
 
 
 def test_paging_through_alerts_visits_each_once(
     client: TestClient, world: World, engine: Engine, clock: FixedClock
 ) -> None:
-    with transaction(make_session_factory(engine)) as s:
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
         ids = [
-            open_alert(s, signal=signal(p, kind=k), now=clock.now()).id  # type: ignore[union-attr]
+            open_alert(work, signal=signal(p, kind=k), now=clock.now()).id  # type: ignore[union-attr]
             for p in ("p1", "p2")
             for k in ("passive_change", "data_gap", "phq9_relapse")
         ]
@@ -148,19 +152,19 @@ def test_an_unacknowledged_urgent_alert_is_escalated_once(
     engine: Engine, clock: FixedClock, settings: Settings, world: World
 ) -> None:
     factory = make_session_factory(engine)
-    with transaction(factory) as s:
-        urgent = open_alert(s, signal=signal("p1", "phq9_safety", "urgent"), now=clock.now())
-        seen = open_alert(s, signal=signal("p2", "phq9_safety", "urgent"), now=clock.now())
-        moderate = open_alert(s, signal=signal("p1"), now=clock.now())
+    with unit_of_work(factory, clock=clock) as work:
+        urgent = open_alert(work, signal=signal("p1", "phq9_safety", "urgent"), now=clock.now())
+        seen = open_alert(work, signal=signal("p2", "phq9_safety", "urgent"), now=clock.now())
+        moderate = open_alert(work, signal=signal("p1"), now=clock.now())
     assert urgent and seen and moderate
     scheduler = Scheduler(engine=engine, factory=factory, settings=settings, clock=clock)
     clock.advance(timedelta(minutes=settings.escalate_after_minutes - 1))
     assert scheduler.escalate() == 0
-    with transaction(factory) as s:
+    with unit_of_work(factory, clock=clock) as work:
         from api.services.alerts import acknowledge
         from api.services.tokens import Principal
 
-        acknowledge(s, alert_id=seen.id, principal=Principal(role="system"), now=clock.now())
+        acknowledge(work, alert_id=seen.id, principal=Principal(role="system"), now=clock.now())
     clock.advance(timedelta(minutes=2))
     assert scheduler.escalate() == 1
     assert scheduler.escalate() == 0
@@ -174,17 +178,19 @@ def test_detection_opens_a_relapse_alert_once_however_often_it_runs(
 ) -> None:
     factory = make_session_factory(engine)
     day = date(2026, 3, 2)
-    with transaction(factory) as s:
+    with unit_of_work(factory, clock=clock) as work:
         for when in (datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 2, 2, tzinfo=UTC)):
             remission = phq9_frame("p1", when, [0, 0, 1, 1, 0, 0, 0, 0, 0])
-            submit_phq9(s, patient_id="p1", entries=remission, actor="test")
-    with transaction(factory) as s:
+            submit_phq9(work, patient_id="p1", entries=remission, actor="test", now=clock.now())
+    with unit_of_work(factory, clock=clock) as work:
         relapse = phq9_frame("p1", datetime(2026, 3, 2, 8, tzinfo=UTC), [2, 2, 2, 1, 1, 1, 1, 1, 0])
-        opened_now = submit_phq9(s, patient_id="p1", entries=relapse, actor="test")
-    with transaction(factory) as s:
-        first = run_detection(s, day=day, now=clock.now())
-    with transaction(factory) as s:
-        second = run_detection(s, day=day, now=clock.now())
+        opened_now = submit_phq9(
+            work, patient_id="p1", entries=relapse, actor="test", now=clock.now()
+        )
+    with unit_of_work(factory, clock=clock) as work:
+        first = run_detection(work, day=day, now=clock.now())
+    with unit_of_work(factory, clock=clock) as work:
+        second = run_detection(work, day=day, now=clock.now())
     kinds = [a.kind for a in _alerts(engine)]
     assert "phq9_relapse" in [a.kind for a in opened_now] + [a.kind for a in first]
     assert second == []
@@ -231,10 +237,10 @@ def test_the_safety_alert_reaches_the_teams_webhook_before_the_submission_return
 def test_a_worse_signal_raises_the_active_alert_instead_of_opening_another(
     client: TestClient, world: World, engine: Engine, clock: FixedClock
 ) -> None:
-    with transaction(make_session_factory(engine)) as s:
-        alert = open_alert(s, signal=signal("p1", severity="moderate"), now=clock.now())
-        assert open_alert(s, signal=signal("p1", severity="high"), now=clock.now()) is None
-        assert open_alert(s, signal=signal("p1", severity="moderate"), now=clock.now()) is None
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
+        alert = open_alert(work, signal=signal("p1", severity="moderate"), now=clock.now())
+        assert open_alert(work, signal=signal("p1", severity="high"), now=clock.now()) is None
+        assert open_alert(work, signal=signal("p1", severity="moderate"), now=clock.now()) is None
     assert alert is not None
     detail = client.get(f"/v1/alerts/{alert.id}", headers=world.auth(world.coord_a)).json()
     assert detail["severity"] == "high"

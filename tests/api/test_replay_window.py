@@ -9,12 +9,13 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from api.db import make_session_factory, transaction
-from api.services.detection import default_config, detection_inputs
+from api.services.detection import detection_inputs
 from api.services.nights import load_nights, store_nights
 from api.services.patients import ensure_patient
 from api.services.phq9 import load_phq9, store_phq9, submit_phq9_many
 from api.store import SignalRecord
-from detect import detect_day
+from api.unit_of_work import UnitOfWork
+from detect import DEFAULT, detect_day
 from detect.phq9_rules import phq9_submission_signals
 from detect.simulate import simulate_cohort
 from tests.api.serve_data import phq9_frame
@@ -50,7 +51,7 @@ def test_the_detection_window_gives_the_signals_of_the_whole_history(engine: Eng
         store_nights(s, patient_id=None, nights=cohort.nights, now=T0)
         for (pid,), rows in phq9.partition_by("patient_id", as_dict=True).items():
             store_phq9(s, patient_id=str(pid), entries=rows, now=T0)
-    config = default_config()
+    config = DEFAULT
     with factory() as s:
         every_night = load_nights(s, patient_ids=ids)
         every_answer = load_phq9(s, patient_ids=ids)
@@ -76,7 +77,7 @@ def test_a_day_of_submissions_at_once_stores_the_signals_each_answer_gives_alone
     engine: Engine,
 ) -> None:
     cohort = simulate_cohort(8, 240, 5)
-    config = default_config()
+    config = DEFAULT
     factory = make_session_factory(engine)
     with transaction(factory) as s:
         for pid in cohort.patient_ids:
@@ -87,7 +88,8 @@ def test_a_day_of_submissions_at_once_stores_the_signals_each_answer_gives_alone
     for _, rows in sorted(by_day.items()):
         with transaction(factory) as s:
             submit_phq9_many(
-                s, entries=rows.drop("day").with_columns(submitted_at=pl.col("answered_at"))
+                UnitOfWork(s),
+                entries=rows.drop("day").with_columns(submitted_at=pl.col("answered_at")),
             )
     # each answer judged alone against every earlier answer of its patient
     truth = [

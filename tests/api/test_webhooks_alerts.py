@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from api.clock import FixedClock
-from api.jobs import unit_of_work
 from api.scheduler import Scheduler
 from api.services.alerts import acknowledge
 from api.services.phq9 import submit_phq9
 from api.services.tokens import SYSTEM
 from api.settings import Settings
 from api.store.webhooks import Delivery, DeliveryStatus
+from api.unit_of_work import unit_of_work
 from ingest.schema import PHQ9
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import (
@@ -54,11 +54,11 @@ def test_item_9_submission_is_delivered_before_the_submission_returns(webhook_db
     team_id = add_team(webhook_db)
     endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
     receiver.secrets["/hook"] = endpoint.secret
-    with unit_of_work(webhook_db, clock=clock) as session:
-        add_patient(session, team_id=team_id, patient_id="p-9")
-    with unit_of_work(webhook_db, clock=clock, public_url="https://pw.example.org") as session:
+    with unit_of_work(webhook_db, clock=clock) as work:
+        add_patient(work.session, team_id=team_id, patient_id="p-9")
+    with unit_of_work(webhook_db, clock=clock, public_url="https://pw.example.org") as work:
         opened = submit_phq9(
-            session, patient_id="p-9", entries=phq9_answer("p-9", item_9=1), actor=SYSTEM, now=T0
+            work, patient_id="p-9", entries=phq9_answer("p-9", item_9=1), actor=SYSTEM, now=T0
         )
         assert [alert.kind for alert in opened] == ["phq9_safety"]
 
@@ -76,10 +76,10 @@ def test_an_answer_without_item_9_sends_nothing_at_once(webhook_db, receiver):
     team_id = add_team(webhook_db)
     endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
     receiver.secrets["/hook"] = endpoint.secret
-    with unit_of_work(webhook_db, clock=clock) as session:
-        add_patient(session, team_id=team_id, patient_id="p-1")
+    with unit_of_work(webhook_db, clock=clock) as work:
+        add_patient(work.session, team_id=team_id, patient_id="p-1")
         submit_phq9(
-            session, patient_id="p-1", entries=phq9_answer("p-1", item_9=0), actor=SYSTEM, now=T0
+            work, patient_id="p-1", entries=phq9_answer("p-1", item_9=0), actor=SYSTEM, now=T0
         )
     assert receiver.received == []
 
@@ -91,16 +91,16 @@ def test_an_urgent_alert_nobody_acknowledges_is_escalated_to_the_team(webhook_db
         webhook_db, team_id=team_id, url=receiver.url(), event_types=("alert.escalated",)
     )
     receiver.secrets["/hook"] = endpoint.secret
-    with unit_of_work(webhook_db, clock=clock) as session:
-        add_patient(session, team_id=team_id, patient_id="p-late")
-        add_patient(session, team_id=team_id, patient_id="p-seen")
-        late = new_alert(session, patient_id="p-late", now=T0).id
-        seen = new_alert(session, patient_id="p-seen", now=T0).id
+    with unit_of_work(webhook_db, clock=clock) as work:
+        add_patient(work.session, team_id=team_id, patient_id="p-late")
+        add_patient(work.session, team_id=team_id, patient_id="p-seen")
+        late = new_alert(work, patient_id="p-late", now=T0).id
+        seen = new_alert(work, patient_id="p-seen", now=T0).id
     assert receiver.received == []  # subscribed to escalations only
 
     clock.advance(timedelta(minutes=10))
-    with unit_of_work(webhook_db, clock=clock) as session:
-        acknowledge(session, alert_id=seen, principal=SYSTEM, now=clock.now())
+    with unit_of_work(webhook_db, clock=clock) as work:
+        acknowledge(work, alert_id=seen, principal=SYSTEM, now=clock.now())
     clock.advance(timedelta(minutes=21))
     scheduler = Scheduler(
         engine=webhook_db.kw["bind"],

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import transaction
 from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
+from api.unit_of_work import UnitOfWork
 from api.webhooks.dispatch import RetryPolicy, deliver_due, deliver_now
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import (
@@ -42,9 +43,11 @@ def open_alerts(factory: sessionmaker[Session], *, team_id: int, count: int) -> 
     """Opens ``count`` alerts for new patients of the team; returns the enqueued delivery ids."""
     delivery_ids = []
     with transaction(factory) as session:
+        # a bare transaction: urgent deliveries are left to the delivery job, not sent at once
+        work = UnitOfWork(session)
         for number in range(count):
             patient = add_patient(session, team_id=team_id, patient_id=f"p-{number:04d}")
-            alert = new_alert(session, patient_id=patient.id)
+            alert = new_alert(work, patient_id=patient.id)
             delivery_ids += session.scalars(
                 select(Delivery.id).where(Delivery.alert_id == alert.id)
             ).all()
@@ -143,11 +146,11 @@ def test_deliver_now_has_made_the_first_attempt_when_it_returns(webhook_db, rece
     receiver.secrets["/hook"] = endpoint.secret
     delivery_ids = open_alerts(webhook_db, team_id=team_id, count=2)
 
-    assert deliver_now(delivery_ids, session_factory=webhook_db, policy=FAST) == 2
+    assert deliver_now(delivery_ids, session_factory=webhook_db, now=T0, policy=FAST) == 2
 
     assert len(receiver.received) == 2  # no waiting: the POSTs happened inside the call
     assert deliver_due(webhook_db, now=T0 + timedelta(hours=1), policy=FAST) == 0
-    assert deliver_now(delivery_ids, session_factory=webhook_db, policy=FAST) == 0
+    assert deliver_now(delivery_ids, session_factory=webhook_db, now=T0, policy=FAST) == 0
 
 
 def test_two_workers_on_one_outbox_deliver_each_event_once(webhook_db, receiver):
@@ -194,7 +197,7 @@ def test_a_delivery_held_by_a_worker_that_died_is_sent_once_its_lease_runs_out(
         held.claim_token, held.next_attempt_at = "worker-that-died", T0 + FAST.lease
 
     assert deliver_due(webhook_db, now=T0, policy=FAST) == 0
-    assert deliver_now([delivery_id], session_factory=webhook_db, policy=FAST) == 0
+    assert deliver_now([delivery_id], session_factory=webhook_db, now=T0, policy=FAST) == 0
     assert deliver_due(webhook_db, now=T0 + FAST.lease, policy=FAST) == 1
 
     [delivery] = deliveries(webhook_db)

@@ -18,6 +18,7 @@ from api.services.patients import create_patient, create_team
 from api.store.alerts import Alert
 from api.store.people import Patient
 from api.store.webhooks import EVENT_TYPES, WebhookEndpoint
+from api.unit_of_work import UnitOfWork
 from api.webhooks.signing import generate_secret
 from detect.signals import Signal
 
@@ -73,8 +74,8 @@ def safety_signal(patient_id: str, *, on: date = T0.date()) -> Signal:
     )
 
 
-def new_alert(session: Session, *, patient_id: str, now: datetime = T0) -> Alert:
+def new_alert(work: UnitOfWork, *, patient_id: str, now: datetime = T0) -> Alert:
     """Opens an urgent safety alert through the alert service (which enqueues its webhooks)."""
-    alert = open_alert(session, signal=safety_signal(patient_id, on=now.date()), now=now)
+    alert = open_alert(work, signal=safety_signal(patient_id, on=now.date()), now=now)
     assert alert is not None
     return alert

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from api import problems
 from api.clock import Clock, SystemClock
 from api.db import make_engine, make_session_factory, transaction
+from api.fhir.routes import router as fhir_router
 from api.metrics import Metrics
 from api.migrations import upgrade
 from api.routes import admin, alerts, health, patients, uploads, webhooks
@@ -83,4 +84,5 @@ def create_app(
     problems.install(app)
     for module in (patients, uploads, alerts, admin, health, webhooks):
         app.include_router(module.router)
+    app.include_router(fhir_router)
     return app

@@ -1,0 +1,212 @@
+"""The FHIR R4 read interface under ``/fhir``: metadata, then read and search of each resource
+type, authorised as the JSON API is (same tokens, roles, care-team scoping and audit entries).
+
+Every answer is ``application/fhir+json``; every error, wherever it arises (authentication,
+role, an unknown resource, a bad search parameter, an unknown path, a write), is an
+``OperationOutcome``. The routes are left out of the OpenAPI document: a FHIR client learns the
+interface from ``GET /fhir/metadata``, and a schema-driven fuzzer is better pointed there."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from api.auth import CareReader, Context, Coordinator
+from api.fhir import issues, reads
+from api.fhir.capability import capability_statement
+from api.fhir.format import MEDIA_TYPE, FhirResponse, error_response, searchset
+from api.fhir.search import JSON_FORMATS, parse
+from api.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ingest.errors import IngestError
+
+log = logging.getLogger(__name__)
+RELEASED = datetime(2026, 12, 3, tzinfo=UTC)
+_ACCEPTED = (
+    "application/fhir+json",
+    "application/json",
+    "application/*",
+    "*/*",
+    "application/json+fhir",
+)
+
+
+class FhirRoute(APIRoute):
+    """Answers every error of a FHIR route as an OperationOutcome, after the request's unit of
+    work has recorded it in the audit log."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            refusal = not_acceptable(request)
+            if refusal is not None:
+                return refusal
+            try:
+                return await handle(request)
+            except Exception as error:
+                return _outcome_of(request, error)
+
+        return handler
+
+
+def not_acceptable(request: Request) -> Response | None:
+    wanted = request.query_params.get("_format")
+    if wanted is not None and wanted.strip().lower() not in JSON_FORMATS:
+        return error_response(406, f"_format={wanted!r}: phenowatch answers FHIR JSON only")
+    accept = request.headers.get("accept")
+    if accept:
+        types = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
+        if not any(t in _ACCEPTED for t in types):
+            return error_response(
+                406, f"phenowatch answers {MEDIA_TYPE} only; the request accepts {accept!r}"
+            )
+    return None
+
+
+def _outcome_of(request: Request, error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        detail = error.detail if isinstance(error.detail, str) else "request refused"
+        return error_response(error.status_code, detail)
+    if isinstance(error, NotFound):
+        return error_response(404, error.message)
+    if isinstance(error, Forbidden):
+        return error_response(403, error.message)
+    if isinstance(error, Conflict):
+        return error_response(409, error.message)
+    if isinstance(error, InvalidInput):
+        return error_response(400, error.message)
+    if isinstance(error, IngestError):
+        return error_response(400, str(error))
+    # the path, not the query: neither may carry PHI or tokens into the log
+    log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.url.path)
+    return error_response(500, "something went wrong on our side")
+
+
+router = APIRouter(prefix="/fhir", route_class=FhirRoute, include_in_schema=False)
+
+
+@router.get("/metadata", name="fhir_metadata")
+def metadata(request: Request) -> Response:
+    base = str(request.url).split("?", 1)[0].removesuffix("/metadata")
+    version = request.app.version
+    return FhirResponse(capability_statement(base_url=base, version=version, released=RELEASED))
+
+
+def _bundle(request: Request, page: reads.Page) -> Response:
+    url = request.url
+    self_url = str(url)
+    next_url = None
+    if page.next_offset is not None:
+        items = [(k, v) for k, v in request.query_params.multi_items() if k != "_offset"]
+        items.append(("_offset", str(page.next_offset)))
+        next_url = str(url.replace(query=urlencode(items)))
+    return FhirResponse(
+        searchset(page.resources, total=page.total, self_url=self_url, next_url=next_url)
+    )
+
+
+def _audit_patient(ctx: Context, resource: dict[str, Any]) -> None:
+    subject = resource.get("subject") or resource.get("patient") or resource.get("for")
+    if resource["resourceType"] == "Patient":
+        ctx.audit.patient_id = resource["id"]
+    elif isinstance(subject, dict):
+        ctx.audit.patient_id = str(subject.get("reference", "")).removeprefix("Patient/")
+
+
+def _search_patient(ctx: Context, request: Request) -> None:
+    wanted = request.query_params.get("patient") or request.query_params.get("subject")
+    if wanted:
+        ctx.audit.patient_id = wanted.rstrip("/").rsplit("/", 1)[-1][:64]
+    elif ctx.principal.role == "patient":
+        ctx.audit.patient_id = ctx.principal.patient_id
+
+
+# Patient, Observation, QuestionnaireResponse: the patient and their team's coordinators
+
+
+@router.get("/Patient/{resource_id}", name="fhir_read_patient")
+def read_patient(resource_id: str, ctx: CareReader) -> Response:
+    ctx.audit.patient_id = resource_id[:64]
+    return FhirResponse(reads.read_patient(ctx.session, ctx.principal, resource_id))
+
+
+@router.get("/Patient", name="fhir_search_patient")
+def search_patient(request: Request, ctx: CareReader) -> Response:
+    search = parse("Patient", request.query_params.multi_items())
+    return _bundle(request, reads.search_patients(ctx.session, ctx.principal, search))
+
+
+@router.get("/Observation/{resource_id}", name="fhir_read_observation")
+def read_observation(resource_id: str, ctx: CareReader) -> Response:
+    resource = reads.read_observation(ctx.session, ctx.principal, resource_id)
+    _audit_patient(ctx, resource)
+    return FhirResponse(resource)
+
+
+@router.get("/Observation", name="fhir_search_observation")
+def search_observation(request: Request, ctx: CareReader) -> Response:
+    _search_patient(ctx, request)
+    search = parse("Observation", request.query_params.multi_items())
+    return _bundle(request, reads.search_observations(ctx.session, ctx.principal, search))
+
+
+@router.get("/QuestionnaireResponse/{resource_id}", name="fhir_read_questionnaire_response")
+def read_questionnaire_response(resource_id: str, ctx: CareReader) -> Response:
+    resource = reads.read_response(ctx.session, ctx.principal, resource_id)
+    _audit_patient(ctx, resource)
+    return FhirResponse(resource)
+
+
+@router.get("/QuestionnaireResponse", name="fhir_search_questionnaire_response")
+def search_questionnaire_response(request: Request, ctx: CareReader) -> Response:
+    _search_patient(ctx, request)
+    search = parse("QuestionnaireResponse", request.query_params.multi_items())
+    return _bundle(request, reads.search_responses(ctx.session, ctx.principal, search))
+
+
+# DetectedIssue, Task, Flag: coordinators only, as the alerts of the JSON API
+
+
+def _alert_routes(resource_type: str) -> None:
+    slug = resource_type.lower()
+
+    def read_alert(resource_id: str, ctx: Coordinator) -> Response:
+        resource = issues.read(ctx.session, ctx.principal, resource_type, resource_id)
+        _audit_patient(ctx, resource)
+        return FhirResponse(resource)
+
+    def search_alerts(request: Request, ctx: Coordinator) -> Response:
+        _search_patient(ctx, request)
+        search = parse(resource_type, request.query_params.multi_items())
+        return _bundle(request, issues.search(ctx.session, ctx.principal, resource_type, search))
+
+    router.add_api_route(
+        f"/{resource_type}/{{resource_id}}", read_alert, methods=["GET"], name=f"fhir_read_{slug}"
+    )
+    router.add_api_route(
+        f"/{resource_type}", search_alerts, methods=["GET"], name=f"fhir_search_{slug}"
+    )
+
+
+for _type in issues.RESOURCE_TYPES:
+    _alert_routes(_type)
+
+
+@router.api_route(
+    "/{rest:path}",
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    name="fhir_unknown",
+)
+def unknown_path(rest: str, request: Request) -> Response:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(405, "phenowatch's FHIR interface is read-only")
+    return error_response(
+        404, "no such FHIR resource or interaction here; GET /fhir/metadata lists what there is"
+    )

@@ -45,6 +45,11 @@ class People:
     team_name: str | None
 
 
+def detected_issue_id(alert_id: int) -> str:
+    """The id of an alert's DetectedIssue (its Task and Flag share it)."""
+    return str(alert_id)
+
+
 def last_updated(alert: Alert) -> datetime:
     times = [alert.opened_at, *(event.at for event in alert.events)]
     return max(times)
@@ -81,7 +86,7 @@ def detected_issue(alert: Alert, *, evidence: list[str], people: People) -> Reso
     the alert rests on."""
     issue: Resource = {
         "resourceType": "DetectedIssue",
-        "id": str(alert.id),
+        "id": detected_issue_id(alert.id),
         "meta": meta(last_updated(alert)),
         "extension": [{"url": ALERT_SEVERITY_EXTENSION, "valueCode": alert.severity}],
         "identifier": _identifier(alert),
@@ -126,7 +131,7 @@ def task(alert: Alert, *, people: People) -> Resource:
         "priority": TASK_PRIORITY[alert.severity],
         "code": concept(PHENOWATCH, "review-alert", "Review the alert and contact the patient"),
         "description": alert.explanation,
-        "focus": {"reference": f"DetectedIssue/{alert.id}"},
+        "focus": {"reference": f"DetectedIssue/{detected_issue_id(alert.id)}"},
         "for": patient_ref(alert.patient_id),
         "authoredOn": instant(alert.opened_at),
         "lastModified": instant(last_updated(alert)),

@@ -9,7 +9,7 @@ interface from ``GET /fhir/metadata``, and a schema-driven fuzzer is better poin
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from api.auth import CareReader, Context, Coordinator
 from api.fhir import issues, reads
@@ -24,6 +25,7 @@ from api.fhir.capability import capability_statement
 from api.fhir.format import MEDIA_TYPE, FhirResponse, error_response, searchset
 from api.fhir.search import JSON_FORMATS, parse
 from api.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.services.patients import PATIENT_ID
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -38,22 +40,18 @@ _ACCEPTED = (
 
 
 class FhirRoute(APIRoute):
-    """Answers every error of a FHIR route as an OperationOutcome, after the request's unit of
-    work has recorded it in the audit log."""
+    """A FHIR route: refuses what is not FHIR JSON (406) before any work, and answers every
+    error as an OperationOutcome. The errors are turned into answers where the app's own
+    handlers would turn them into problem details: after the request's unit of work has
+    recorded the outcome in the audit log."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            refusal = not_acceptable(request)
-            if refusal is not None:
-                return refusal
-            try:
-                return await handle(request)
-            except Exception as error:
-                return _outcome_of(request, error)
-
-        return handler
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = not_acceptable(Request(scope))
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        scope["starlette.exception_handlers"] = (_HANDLERS, {})
+        await super().handle(scope, receive, send)
 
 
 def not_acceptable(request: Request) -> Response | None:
@@ -70,7 +68,7 @@ def not_acceptable(request: Request) -> Response | None:
     return None
 
 
-def _outcome_of(request: Request, error: Exception) -> Response:
+async def _outcome_of(request: Request, error: Exception) -> Response:
     if isinstance(error, HTTPException):
         detail = error.detail if isinstance(error.detail, str) else "request refused"
         return error_response(error.status_code, detail)
@@ -89,6 +87,7 @@ def _outcome_of(request: Request, error: Exception) -> Response:
     return error_response(500, "something went wrong on our side")
 
 
+_HANDLERS: dict[Any, Any] = {Exception: _outcome_of}
 router = APIRouter(prefix="/fhir", route_class=FhirRoute, include_in_schema=False)
 
 
@@ -97,6 +96,16 @@ def metadata(request: Request) -> Response:
     base = str(request.url).split("?", 1)[0].removesuffix("/metadata")
     version = request.app.version
     return FhirResponse(capability_statement(base_url=base, version=version, released=RELEASED))
+
+
+#: what an id phenowatch gives out can look like; anything else is not known, unread
+_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def _checked(resource_type: str, resource_id: str) -> str:
+    if not _ID.fullmatch(resource_id):
+        raise NotFound(f"{resource_type}/{resource_id[:64]} is not known")
+    return resource_id
 
 
 def _bundle(request: Request, page: reads.Page) -> Response:
@@ -123,7 +132,8 @@ def _audit_patient(ctx: Context, resource: dict[str, Any]) -> None:
 def _search_patient(ctx: Context, request: Request) -> None:
     wanted = request.query_params.get("patient") or request.query_params.get("subject")
     if wanted:
-        ctx.audit.patient_id = wanted.rstrip("/").rsplit("/", 1)[-1][:64]
+        patient_id = wanted.rstrip("/").rsplit("/", 1)[-1]
+        ctx.audit.patient_id = patient_id if PATIENT_ID.fullmatch(patient_id) else None
     elif ctx.principal.role == "patient":
         ctx.audit.patient_id = ctx.principal.patient_id
 
@@ -133,8 +143,10 @@ def _search_patient(ctx: Context, request: Request) -> None:
 
 @router.get("/Patient/{resource_id}", name="fhir_read_patient")
 def read_patient(resource_id: str, ctx: CareReader) -> Response:
-    ctx.audit.patient_id = resource_id[:64]
-    return FhirResponse(reads.read_patient(ctx.session, ctx.principal, resource_id))
+    ctx.audit.patient_id = resource_id if PATIENT_ID.fullmatch(resource_id) else None
+    return FhirResponse(
+        reads.read_patient(ctx.session, ctx.principal, _checked("Patient", resource_id))
+    )
 
 
 @router.get("/Patient", name="fhir_search_patient")
@@ -145,7 +157,9 @@ def search_patient(request: Request, ctx: CareReader) -> Response:
 
 @router.get("/Observation/{resource_id}", name="fhir_read_observation")
 def read_observation(resource_id: str, ctx: CareReader) -> Response:
-    resource = reads.read_observation(ctx.session, ctx.principal, resource_id)
+    resource = reads.read_observation(
+        ctx.session, ctx.principal, _checked("Observation", resource_id)
+    )
     _audit_patient(ctx, resource)
     return FhirResponse(resource)
 
@@ -159,7 +173,9 @@ def search_observation(request: Request, ctx: CareReader) -> Response:
 
 @router.get("/QuestionnaireResponse/{resource_id}", name="fhir_read_questionnaire_response")
 def read_questionnaire_response(resource_id: str, ctx: CareReader) -> Response:
-    resource = reads.read_response(ctx.session, ctx.principal, resource_id)
+    resource = reads.read_response(
+        ctx.session, ctx.principal, _checked("QuestionnaireResponse", resource_id)
+    )
     _audit_patient(ctx, resource)
     return FhirResponse(resource)
 
@@ -178,7 +194,9 @@ def _alert_routes(resource_type: str) -> None:
     slug = resource_type.lower()
 
     def read_alert(resource_id: str, ctx: Coordinator) -> Response:
-        resource = issues.read(ctx.session, ctx.principal, resource_type, resource_id)
+        resource = issues.read(
+            ctx.session, ctx.principal, resource_type, _checked(resource_type, resource_id)
+        )
         _audit_patient(ctx, resource)
         return FhirResponse(resource)
 

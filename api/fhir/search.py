@@ -144,6 +144,8 @@ def parse(resource_type: str, items: Iterable[tuple[str, str]]) -> Search:
     known = {p.name: p for p in (*SEARCH_PARAMS[resource_type], *CONTROL)}
     search = Search()
     for name, value in items:
+        if any(ord(char) < 32 for char in name + value):
+            raise SearchError(f"{name[:40]!r}: control characters are not allowed", field=name)
         if name in ("_format", "_pretty"):
             continue  # the answer format is checked before the search
         param = known.get(name)

@@ -17,7 +17,8 @@ The payload a care team's system receives (``Content-Type: application/json``)::
         "window_start": "2026-11-24", "window_end": "2026-11-24",
         "explanation": "PHQ-9 item 9 answered 1 (several days) on 2026-11-24",
         "opened_at": "...", "acknowledged_at": null, "resolved_at": null, "escalated_at": null,
-        "url": "https://phenowatch.example.org/v1/alerts/42"   # GET it with a team token
+        "url": "https://phenowatch.example.org/v1/alerts/42",  # GET it with a team token
+        "detected_issue_id": "42"        # the alert as FHIR: GET /fhir/DetectedIssue/42
       }
     }
 
@@ -36,6 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.fhir.alerts import detected_issue_id
 from api.store.alerts import Alert
 from api.store.people import Patient
 from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryStatus, WebhookEndpoint
@@ -119,6 +121,7 @@ def render_payload(
         "resolved_at": alert.resolved_at,
         "escalated_at": alert.escalated_at,
         "url": f"{public_url.rstrip('/')}/v1/alerts/{alert.id}",
+        "detected_issue_id": detected_issue_id(alert.id),
     }
     event = {"type": event_type, "timestamp": occurred_at, "data": data}
     return json.dumps(event, default=_json_value, sort_keys=True, separators=(",", ":"))

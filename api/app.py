@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import problems
+from api import openapi, problems
+from api.auth_failures import AuthFailures
 from api.clock import Clock, SystemClock
 from api.db import make_engine, make_session_factory, transaction
 from api.fhir.routes import router as fhir_router
 from api.metrics import Metrics
+from api.middleware import BodyLimit, SecurityHeaders
 from api.migrations import upgrade
 from api.routes import admin, alerts, health, patients, uploads, webhooks
 from api.scheduler import Scheduler
@@ -74,14 +76,20 @@ def create_app(
         version="0.1.0",
         summary="Early, explained relapse alerts from wearables and the PHQ-9.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.metrics = Metrics(factory)
+    app.state.auth_failures = AuthFailures(per_minute=settings.auth_failures_per_minute)
     app.middleware("http")(app.state.metrics.middleware)
+    # outermost last: headers on every answer, then the body limit before anything reads it
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     problems.install(app)
+    openapi.install(app)
     for module in (patients, uploads, alerts, admin, health, webhooks):
         app.include_router(module.router)
     app.include_router(fhir_router)

@@ -19,11 +19,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.auth_failures import AuthFailures
 from api.clock import Clock
 from api.services import audit
 from api.services.errors import Forbidden, InvalidInput, NotFound
 from api.services.patients import get_visible_patient
-from api.services.tokens import Principal, authenticate
+from api.services.tokens import Principal, identify
 from api.settings import Settings
 from api.store import Patient
 from api.unit_of_work import UnitOfWork, unit_of_work
@@ -39,6 +40,10 @@ class PendingAudit:
     patient_id: str | None = None
     principal: Principal | None = None
     outcome: str = "ok"
+    #: every patient the answer is about, when it is about several (a list)
+    patient_ids: set[str] = field(default_factory=set)
+    #: the outcome recorded if the request fails, when its error alone does not say it
+    failure: str | None = None
 
 
 @dataclass
@@ -103,7 +108,7 @@ def request_unit_of_work(request: Request) -> Iterator[UnitOfWork]:
         pending: PendingAudit | None = getattr(request.state, "audit", None)
         if pending is not None and pending.action:
             with state.session_factory() as other, other.begin():
-                _write_audit(other, request, outcome=_outcome(error))
+                _write_audit(other, request, outcome=pending.failure or _outcome(error))
         raise
 
 
@@ -118,22 +123,44 @@ def get_context(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Iterator[Context]:
     """Opens the unit of work and authenticates the caller in one trip to the thread pool (each
-    sync dependency costs one on the way in and one on the way out)."""
+    sync dependency costs one on the way in and one on the way out).
+
+    An address with too many failed authentications is answered 429 before any database work;
+    failures are audited as sampled by ``AuthFailures``, a revoked token as its owner."""
     route = request.scope.get("route")
     pending = PendingAudit(
         action=getattr(route, "name", None) or request.url.path,
-        resource=f"{request.method} {getattr(route, 'path', request.url.path)}",
+        # the concrete path: the target (alert, upload, team) is recorded even when denied
+        resource=f"{request.method} {request.url.path}",
         patient_id=request.path_params.get("patient_id"),
     )
     request.state.audit = pending
-    with request_unit_of_work(request) as work:
-        principal = (
-            authenticate(work.session, secret=credentials.credentials) if credentials else None
+    failures: AuthFailures = request.app.state.auth_failures
+    address = request.client.host if request.client else "unknown"
+    wait = failures.retry_after(address)
+    if wait is not None:
+        pending.action = ""  # the block was audited once, when it began
+        raise HTTPException(
+            429,
+            "too many failed authentications from this address; try again later",
+            headers={"Retry-After": str(wait)},
         )
-        if principal is None:
+    with request_unit_of_work(request) as work:
+        identity = identify(work.session, secret=credentials.credentials) if credentials else None
+        if identity is None or identity.revoked:
+            failure = failures.failed(address)
+            if identity is not None:  # a revoked token is always recorded, as its owner
+                pending.principal = identity.principal
+                pending.failure = "revoked_token"
+            elif not failure.audit:
+                pending.action = ""
+            if failure.blocked:
+                pending.failure = "rate_limited"
+            if failure.unaudited_before:
+                pending.resource += f" (+{failure.unaudited_before} failures not recorded)"
             raise HTTPException(401, "a valid bearer token is required")
-        pending.principal = principal
-        yield Context(work, principal, clock.now(), settings, clock, pending)
+        pending.principal = identity.principal
+        yield Context(work, identity.principal, clock.now(), settings, clock, pending)
 
 
 # "function": the transaction commits, and urgent webhooks start, before the response is sent
@@ -174,13 +201,16 @@ def _write_audit(session: Session, request: Request, *, outcome: str | None) -> 
     pending: PendingAudit | None = getattr(request.state, "audit", None)
     if pending is None or not pending.action:
         return
-    audit.record(
-        session,
-        principal=pending.principal,
-        action=pending.action,
-        resource=pending.resource,
-        outcome=outcome or pending.outcome,
-        now=request.app.state.clock.now(),
-        patient_id=pending.patient_id,
-    )
+    patients = sorted(pending.patient_ids | ({pending.patient_id} if pending.patient_id else set()))
+    # one row per patient the answer was about, so each patient's access history is complete
+    for patient_id in patients or [None]:
+        audit.record(
+            session,
+            principal=pending.principal,
+            action=pending.action,
+            resource=pending.resource,
+            outcome=outcome or pending.outcome,
+            now=request.app.state.clock.now(),
+            patient_id=patient_id,
+        )
     request.state.audit = None

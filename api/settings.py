@@ -48,8 +48,12 @@ class Settings(BaseModel):
     run_worker: bool = True
     #: optional admin token accepted at start-up (to bootstrap a fresh deployment)
     bootstrap_admin_token: str | None = None
+    #: a token for Prometheus scrapes of /metrics (an admin's API token works too)
+    metrics_token: str | None = None
+    #: failed authentications allowed per client address and minute before 429s
+    auth_failures_per_minute: int = Field(default=20, gt=0)
 
-    @field_validator("bootstrap_admin_token")
+    @field_validator("bootstrap_admin_token", "metrics_token")
     @classmethod
     def _refuse_placeholder(cls, value: str | None) -> str | None:
         if value is None:

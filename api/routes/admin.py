@@ -9,13 +9,14 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from api.auth import Admin
+from api.routes.schemas import Body, Id, Line
 from api.services import patients, tokens
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-class TeamIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+class TeamIn(Body):
+    name: Line = Field(min_length=1, max_length=200)
 
 
 class TeamOut(BaseModel):
@@ -23,9 +24,9 @@ class TeamOut(BaseModel):
     name: str
 
 
-class UserIn(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    name: str = Field(min_length=1, max_length=200)
+class UserIn(Body):
+    email: Line = Field(min_length=3, max_length=320)
+    name: Line = Field(min_length=1, max_length=200)
     role: Literal["coordinator", "admin"] = "coordinator"
 
 
@@ -36,13 +37,13 @@ class UserOut(BaseModel):
     role: str
 
 
-class MemberIn(BaseModel):
-    user_id: int
+class MemberIn(Body):
+    user_id: Id
 
 
-class PatientIn(BaseModel):
-    id: str = Field(min_length=1, max_length=64)
-    team_id: int
+class PatientIn(Body):
+    id: Line = Field(min_length=1, max_length=64)
+    team_id: Id
 
 
 class PatientOut(BaseModel):
@@ -50,10 +51,10 @@ class PatientOut(BaseModel):
     team_id: int
 
 
-class TokenIn(BaseModel):
-    user_id: int | None = None
-    patient_id: str | None = None
-    label: str = Field(default="", max_length=200)
+class TokenIn(Body):
+    user_id: Id | None = None
+    patient_id: Line | None = Field(default=None, max_length=64)
+    label: Line = Field(default="", max_length=200)
 
 
 class TokenOut(BaseModel):
@@ -82,7 +83,7 @@ def create_user(body: UserIn, ctx: Admin) -> UserOut:
 
 
 @router.post("/teams/{team_id}/members", status_code=status.HTTP_201_CREATED)
-def add_member(team_id: int, body: MemberIn, ctx: Admin) -> dict[str, int]:
+def add_member(team_id: Id, body: MemberIn, ctx: Admin) -> dict[str, int]:
     patients.add_member(ctx.session, user_id=body.user_id, team_id=team_id, now=ctx.now)
     return {"team_id": team_id, "user_id": body.user_id}
 
@@ -110,7 +111,7 @@ def create_token(body: TokenIn, ctx: Admin) -> TokenOut:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, ctx: Admin) -> TokenOut:
+def revoke_token(token_id: Id, ctx: Admin) -> TokenOut:
     token = tokens.revoke_token(ctx.session, token_id=token_id, now=ctx.now)
     return TokenOut.model_validate(_token(token))
 

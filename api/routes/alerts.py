@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Coordinator
-from api.routes.schemas import AlertDetail, AlertOut, AlertPage, Note, RequiredNote
+from api.routes.schemas import (
+    MAX_ID,
+    AlertDetail,
+    AlertOut,
+    AlertPage,
+    AlertStatus,
+    Day,
+    Id,
+    Line,
+    Note,
+    RequiredNote,
+)
 from api.services import alerts
 from api.services.errors import InvalidInput
+from detect.signals import Kind, Severity
+
+#: a cursor this API gives out: an alert id in ASCII digits
+CURSOR = r"^[0-9]{1,19}$"
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -19,16 +33,16 @@ router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 @router.get("", response_model=AlertPage, summary="Alerts of your teams' patients")
 async def list_alerts(
     ctx: Coordinator,
-    status: str | None = None,
-    severity: str | None = None,
-    kind: str | None = None,
-    patient_id: str | None = None,
-    fired_from: date | None = None,
-    fired_to: date | None = None,
+    status: AlertStatus | None = None,
+    severity: Severity | None = None,
+    kind: Kind | None = None,
+    patient_id: Annotated[Line | None, Query(max_length=64)] = None,
+    fired_from: Day | None = None,
+    fired_to: Day | None = None,
     limit: Annotated[int, Query(ge=1, le=alerts.MAX_PAGE)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR, description="next_cursor")] = None,
 ) -> AlertPage:
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and int(cursor) > MAX_ID:
         raise InvalidInput("not a cursor this API gave out", field="cursor")
     # async, with the query alone in the thread pool: a sync route also sends its answer there
     # to be validated, one more hand-off between threads on the busiest route
@@ -41,6 +55,7 @@ async def list_alerts(
         after_id=int(cursor) if cursor else None,
     )
     ctx.audit.patient_id = patient_id
+    ctx.audit.patient_ids.update(row.patient_id for row in page)
     return AlertPage(
         items=[AlertOut.model_validate(row, from_attributes=True) for row in page],
         next_cursor=str(next_id) if next_id is not None else None,
@@ -48,14 +63,14 @@ async def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="One alert, evidence and history")
-def read_alert(alert_id: int, ctx: Coordinator) -> AlertDetail:
+def read_alert(alert_id: Id, ctx: Coordinator) -> AlertDetail:
     alert = alerts.get_alert(ctx.session, principal=ctx.principal, alert_id=alert_id)
     ctx.audit.patient_id = alert.patient_id
     return AlertDetail.of(alert)
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertDetail, summary="Acknowledge")
-def acknowledge_alert(alert_id: int, ctx: Coordinator, body: Note | None = None) -> AlertDetail:
+def acknowledge_alert(alert_id: Id, ctx: Coordinator, body: Note | None = None) -> AlertDetail:
     alert = alerts.acknowledge(
         ctx.work,
         alert_id=alert_id,
@@ -68,7 +83,7 @@ def acknowledge_alert(alert_id: int, ctx: Coordinator, body: Note | None = None)
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertDetail, summary="Resolve with a note")
-def resolve_alert(alert_id: int, body: RequiredNote, ctx: Coordinator) -> AlertDetail:
+def resolve_alert(alert_id: Id, body: RequiredNote, ctx: Coordinator) -> AlertDetail:
     alert = alerts.resolve(
         ctx.work, alert_id=alert_id, principal=ctx.principal, now=ctx.now, note=body.note
     )

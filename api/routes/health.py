@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from api.auth import bearer
 from api.problems import problem
+from api.services.tokens import authenticate
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Up, and the database answers")
+@router.get(
+    "/healthz",
+    summary="Up, and the database answers",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 def healthz(request: Request) -> JSONResponse:
     try:
         with request.app.state.session_factory() as session:
@@ -22,7 +33,34 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/metrics", summary="Prometheus metrics")
-def metrics(request: Request) -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (the metrics token, or an admin's token)",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
+    },
+)
+async def metrics(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Response:
+    """The counts say how many safety alerts were raised: a scrape needs
+    ``PHENOWATCH_METRICS_TOKEN`` (or an admin's API token) as its bearer token."""
+    if credentials is None:
+        raise HTTPException(401, "a valid bearer token is required")
+    expected = request.app.state.settings.metrics_token
+    if not (expected and secrets.compare_digest(credentials.credentials, expected)):
+        principal = await run_in_threadpool(_principal, request, credentials.credentials)
+        if principal is None:
+            raise HTTPException(401, "a valid bearer token is required")
+        if principal.role != "admin":
+            raise HTTPException(403, "metrics need the metrics token or an admin's token")
     registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    body = await run_in_threadpool(generate_latest, registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _principal(request: Request, secret: str) -> object:
+    with request.app.state.session_factory() as session:
+        return authenticate(session, secret=secret)

@@ -8,23 +8,34 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
+import polars as pl
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 import ingest
 from api.auth import CareReader, Context
 from api.problems import PayloadTooLarge
-from api.routes.schemas import UploadOut
+from api.routes.schemas import (
+    PHQ9_JSON_SCHEMA,
+    Day,
+    Line,
+    NightOut,
+    OpenedAlert,
+    Phq9EntryOut,
+    Phq9Received,
+    Timeline,
+    UploadOut,
+)
 from api.services import uploads
 from api.services.errors import InvalidInput
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9, submit_phq9
 from api.services.timeline import timeline
 from ingest.errors import UnknownFormatError
+from ingest.schema import PHQ9_ITEMS
 
 router = APIRouter(prefix="/v1/patients/{patient_id}", tags=["patients"])
 
@@ -53,8 +64,8 @@ async def create_upload(
     request: Request,
     response: Response,
     ctx: CareReader,
-    filename: Annotated[str, Query(max_length=255)] = "upload",
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    filename: Annotated[Line, Query(max_length=255)] = "upload",
+    idempotency_key: Annotated[Line | None, Header(max_length=200)] = None,
 ) -> UploadOut:
     await run_in_threadpool(ctx.patient, patient_id)
     received = await _spool(request, ctx.settings.spool_dir, ctx.settings.upload_max_bytes)
@@ -85,13 +96,15 @@ async def create_upload(
 @router.post(
     "/phq9",
     status_code=status.HTTP_201_CREATED,
+    response_model=Phq9Received,
+    response_model_exclude_unset=True,
     summary="Submit PHQ-9 answers",
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {"type": "object"},
+                    "schema": PHQ9_JSON_SCHEMA,
                     "example": {
                         "answered_at": "2026-03-02T08:30:00+01:00",
                         "items": [1, 2, 1, 2, 0, 1, 1, 0, 0],
@@ -106,7 +119,7 @@ async def create_upload(
         }
     },
 )
-async def create_phq9(patient_id: str, request: Request, ctx: CareReader) -> dict[str, Any]:
+async def create_phq9(patient_id: str, request: Request, ctx: CareReader) -> Phq9Received:
     """JSON, CSV or a FHIR R4 QuestionnaireResponse; invalid answers are refused whole (422).
     Item 9 above zero opens an urgent safety alert whose notification starts before the
     response."""
@@ -119,7 +132,7 @@ async def create_phq9(patient_id: str, request: Request, ctx: CareReader) -> dic
     return await run_in_threadpool(_submit, ctx, patient_id, bytes(body), request)
 
 
-def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> dict[str, Any]:
+def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> Phq9Received:
     content_type = request.headers.get("content-type", "")
     display = "phq9.csv" if "csv" in content_type else "phq9.json"
     if not body.strip():
@@ -135,6 +148,13 @@ def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> dic
         raise InvalidInput(f"{display}: not a PHQ-9 submission", field="body")
     if loaded.phq9["answered_at"].null_count():
         raise InvalidInput(f"{display}: every answer needs its answered_at", field="answered_at")
+    if loaded.phq9["total"].null_count():
+        row = loaded.phq9.filter(pl.col("total").is_null()).row(0, named=True)
+        missing = [item for item in PHQ9_ITEMS[:8] if row[item] is None]
+        raise InvalidInput(
+            f"{display}: unanswered {', '.join(missing)} and no total: every item is needed",
+            field=missing[0] if missing else "total",
+        )
     opened = submit_phq9(
         ctx.work,
         patient_id=patient_id,
@@ -142,42 +162,51 @@ def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> dic
         actor=ctx.principal,
         now=ctx.now,
     )
-    out: dict[str, Any] = {"patient_id": patient_id, "received": loaded.phq9.height}
+    out = Phq9Received(patient_id=patient_id, received=loaded.phq9.height)
     if ctx.principal.role == "coordinator":
-        out["alerts"] = [{"id": a.id, "kind": a.kind, "severity": a.severity} for a in opened]
+        out.alerts = [OpenedAlert(id=a.id, kind=a.kind, severity=a.severity) for a in opened]
     if any(a.kind == "phq9_safety" for a in opened):
-        out["safety"] = (
+        out.safety = (
             "Your care team has been told and will contact you. If you are in danger now, "
             "call your local emergency number."
         )
     return out
 
 
-@router.get("/phq9", summary="PHQ-9 entries of the patient")
-def list_phq9(patient_id: str, ctx: CareReader) -> list[dict[str, Any]]:
+@router.get("/phq9", response_model=list[Phq9EntryOut], summary="PHQ-9 entries of the patient")
+def list_phq9(patient_id: str, ctx: CareReader) -> list[dict[str, object]]:
     ctx.patient(patient_id)
     return load_phq9(ctx.session, patient_ids=[patient_id]).drop("patient_id").to_dicts()
 
 
-@router.get("/nights", summary="The patient's nights (one row per local date)")
+@router.get(
+    "/nights",
+    response_model=list[NightOut],
+    summary="The patient's nights (one row per local date)",
+)
 def list_nights(
     patient_id: str,
     ctx: CareReader,
-    start: date | None = None,
-    end: date | None = None,
-) -> list[dict[str, Any]]:
+    start: Day | None = None,
+    end: Day | None = None,
+) -> list[dict[str, object]]:
     ctx.patient(patient_id)
     frame = load_nights(ctx.session, patient_ids=[patient_id], start=start, end=end)
     return frame.drop("patient_id").to_dicts()
 
 
-@router.get("/timeline", summary="Nights, change points, PHQ-9 and alerts together")
+@router.get(
+    "/timeline",
+    response_model=Timeline,
+    response_model_exclude_unset=True,
+    summary="Nights, change points, PHQ-9 and alerts together",
+)
 def get_timeline(
     patient_id: str,
     ctx: CareReader,
-    start: date | None = None,
-    end: date | None = None,
-) -> dict[str, Any]:
+    start: Day | None = None,
+    end: Day | None = None,
+) -> dict[str, object]:
     ctx.patient(patient_id)
     return timeline(
         ctx.session,

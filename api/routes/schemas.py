@@ -1,19 +1,78 @@
-"""Response and request bodies shared by the routes."""
+"""Response and request bodies shared by the routes, and the constrained types they use.
+
+Request bodies refuse fields they do not know (``Body``); ids stay within the database's 64-bit
+integers (``Id``); names, e-mails, descriptions and file names are single lines without control
+characters (``Line``), notes may hold line breaks but no other control character (``Prose``).
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+import annotated_types
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.store import Alert, Upload
+from detect.signals import Direction, Kind, Severity
+
+MAX_ID = 2**63 - 1
+#: a row id: the database's integers are 64-bit, a larger number names nothing
+Id = Annotated[int, annotated_types.Ge(1), annotated_types.Le(MAX_ID)]
+AlertStatus = Literal["open", "acknowledged", "resolved"]
+UploadStatus = Literal["queued", "processing", "done", "failed"]
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PROSE_BREAKS = frozenset("\n\r\t")
+
+
+def _single_line(value: str) -> str:
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("control characters (NUL, line breaks, tabs, …) are not allowed")
+    return value
+
+
+def _prose(value: str) -> str:
+    if any(unicodedata.category(c) == "Cc" and c not in _PROSE_BREAKS for c in value):
+        raise ValueError("control characters other than line breaks and tabs are not allowed")
+    return value
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Line = Annotated[
+    str,
+    AfterValidator(_single_line),
+    Field(json_schema_extra={"pattern": r"^[^\u0000-\u001f\u007f-\u009f]*$"}),
+]
+#: a calendar day, written YYYY-MM-DD (not a number of seconds, as pydantic would also read)
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Prose = Annotated[
+    str,
+    AfterValidator(_prose),
+    Field(
+        json_schema_extra={"pattern": r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"}
+    ),
+]
+
+
+class Body(BaseModel):
+    """A request body: a field phenowatch does not know is refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class UploadOut(BaseModel):
     id: str
     patient_id: str
-    status: str
+    status: UploadStatus
     status_url: str
     filename: str
     size_bytes: int
@@ -43,7 +102,7 @@ class UploadOut(BaseModel):
 
 
 class AlertEventOut(BaseModel):
-    event: str
+    event: Literal["opened", "acknowledged", "resolved", "escalated", "refired"]
     actor: str
     note: str | None
     at: datetime
@@ -52,9 +111,9 @@ class AlertEventOut(BaseModel):
 class AlertOut(BaseModel):
     id: int
     patient_id: str
-    kind: str
-    severity: str
-    status: str
+    kind: Kind
+    severity: Severity
+    status: AlertStatus
     explanation: str
     detector: str
     detector_version: str
@@ -72,8 +131,26 @@ class AlertOut(BaseModel):
         return cls.model_validate(alert, from_attributes=True)
 
 
+class MetricChangeOut(BaseModel):
+    """How one metric moved against the person's own baseline."""
+
+    metric: str = Field(description="a nights column (e.g. sleep_total_min) or phq9_total")
+    direction: Direction
+    baseline: float = Field(description="the person's usual level")
+    current: float = Field(description="the level over the evidence window")
+    z: float = Field(description="the change in robust standard units")
+    pct: float | None = Field(default=None, description="the relative change, where it makes sense")
+
+
+class Evidence(BaseModel):
+    metrics: list[str]
+    changes: list[MetricChangeOut]
+    window_start: date
+    window_end: date
+
+
 class AlertDetail(AlertOut):
-    evidence: dict[str, Any]
+    evidence: Evidence
     events: list[AlertEventOut]
 
     @classmethod
@@ -86,9 +163,115 @@ class AlertPage(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
 
 
-class Note(BaseModel):
-    note: str | None = Field(default=None, max_length=4000)
+class Note(Body):
+    note: Prose | None = Field(default=None, max_length=4000)
 
 
-class RequiredNote(BaseModel):
-    note: str = Field(min_length=1, max_length=4000)
+class RequiredNote(Body):
+    note: Prose = Field(min_length=1, max_length=4000)
+
+
+class NightOut(BaseModel):
+    """One night of one patient; a value not measured that night is null, never zero."""
+
+    date: date
+    sleep_total_min: float | None = None
+    sleep_main_min: float | None = None
+    sleep_onset_min: float | None = None
+    sleep_midpoint_min: float | None = None
+    sleep_efficiency: float | None = None
+    sleep_periods: int | None = None
+    sleep_source: str | None = None
+    hrv_sdnn_ms: float | None = None
+    hrv_rmssd_ms: float | None = None
+    resting_hr_bpm: float | None = None
+    steps: float | None = None
+    utc_offset_min: int | None = None
+    has_sleep: bool
+    has_hrv: bool
+    has_resting_hr: bool
+    has_steps: bool
+
+
+class Phq9EntryOut(BaseModel):
+    """One PHQ-9 answer: items 0–3 (item_9 null for the PHQ-8), total, difficulty 0–3."""
+
+    answered_at: datetime
+    item_1: int | None = None
+    item_2: int | None = None
+    item_3: int | None = None
+    item_4: int | None = None
+    item_5: int | None = None
+    item_6: int | None = None
+    item_7: int | None = None
+    item_8: int | None = None
+    item_9: int | None = None
+    total: int
+    difficulty: int | None = None
+    instrument: str
+    source: str | None = None
+
+
+class OpenedAlert(BaseModel):
+    id: int
+    kind: Kind
+    severity: Severity
+
+
+class Phq9Received(BaseModel):
+    patient_id: str
+    received: int = Field(description="answers stored")
+    alerts: list[OpenedAlert] | None = Field(
+        default=None, description="alerts these answers opened (shown to coordinators)"
+    )
+    safety: str | None = Field(
+        default=None, description="the safety message, whenever an item-9 answer is above 0"
+    )
+
+
+class ChangePointOut(BaseModel):
+    metric: str
+    date: date
+    direction: str | None = None
+    z: float | None = None
+
+
+class TimelineAlert(BaseModel):
+    id: int
+    kind: Kind
+    severity: Severity
+    status: AlertStatus
+    fired_on: date
+    window_start: date
+    window_end: date
+    explanation: str
+
+
+class Timeline(BaseModel):
+    patient_id: str
+    nights: list[NightOut]
+    change_points: list[ChangePointOut]
+    phq9: list[Phq9EntryOut]
+    alerts: list[TimelineAlert] | None = Field(
+        default=None, description="the patient's alerts (coordinators only)"
+    )
+
+
+_SCORE = {"type": "integer", "minimum": 0, "maximum": 3}
+_PHQ9_ANSWER = {
+    "type": "object",
+    "description": "nine answers 0–3 in order (eight for a PHQ-8), as items or item_1…item_9",
+    "required": ["answered_at"],
+    "properties": {
+        "answered_at": {"type": "string", "format": "date-time"},
+        "items": {"type": "array", "items": _SCORE, "minItems": 8, "maxItems": 9},
+        **{f"item_{n}": _SCORE for n in range(1, 10)},
+        "difficulty": {**_SCORE, "nullable": True},
+        "total": {"type": "integer", "minimum": 0, "maximum": 27},
+    },
+    "anyOf": [{"required": ["items"]}, {"required": [f"item_{n}" for n in range(1, 9)]}],
+}
+#: the JSON a PHQ-9 submission may be: one answer, or a list of them
+PHQ9_JSON_SCHEMA = {
+    "oneOf": [_PHQ9_ANSWER, {"type": "array", "items": _PHQ9_ANSWER, "minItems": 1}]
+}

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import Context, require
+from api.routes.schemas import Body, Id, Line
 from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryAttempt, WebhookEndpoint
 from api.webhooks import endpoints as service
 
@@ -22,12 +23,12 @@ router = APIRouter(prefix="/v1/teams/{team_id}", tags=["webhooks"])
 TeamManager = Annotated[Context, require("coordinator", "admin")]
 
 
-class EndpointIn(BaseModel):
-    url: str = Field(max_length=2048, examples=["https://care.example.org/phenowatch"])
+class EndpointIn(Body):
+    url: Line = Field(max_length=2048, examples=["https://care.example.org/phenowatch"])
     event_types: list[str] | None = Field(
         default=None, description=f"a subset of {list(EVENT_TYPES)}; all of them when absent"
     )
-    description: str = Field(default="", max_length=200)
+    description: Line = Field(default="", max_length=200)
 
 
 class EndpointOut(BaseModel):
@@ -155,7 +156,7 @@ alerts are sent at once, before the PHQ-9 submission that raised them is answere
     summary="Register a webhook endpoint (the secret is shown once)",
     description=REGISTER_DESCRIPTION,
 )
-def register_webhook(team_id: int, body: EndpointIn, ctx: TeamManager) -> RegisteredEndpointOut:
+def register_webhook(team_id: Id, body: EndpointIn, ctx: TeamManager) -> RegisteredEndpointOut:
     registered = service.register_endpoint(
         ctx.session,
         principal=ctx.principal,
@@ -170,7 +171,7 @@ def register_webhook(team_id: int, body: EndpointIn, ctx: TeamManager) -> Regist
 
 
 @router.get("/webhooks", name="list_webhooks")
-def list_webhooks(team_id: int, ctx: TeamManager) -> EndpointList:
+def list_webhooks(team_id: Id, ctx: TeamManager) -> EndpointList:
     found = service.list_endpoints(ctx.session, principal=ctx.principal, team_id=team_id)
     return EndpointList(items=[EndpointOut.of(endpoint) for endpoint in found])
 
@@ -178,7 +179,7 @@ def list_webhooks(team_id: int, ctx: TeamManager) -> EndpointList:
 @router.delete(
     "/webhooks/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT, name="delete_webhook"
 )
-def delete_webhook(team_id: int, endpoint_id: int, ctx: TeamManager) -> Response:
+def delete_webhook(team_id: Id, endpoint_id: Id, ctx: TeamManager) -> Response:
     service.delete_endpoint(
         ctx.session,
         principal=ctx.principal,
@@ -191,12 +192,15 @@ def delete_webhook(team_id: int, endpoint_id: int, ctx: TeamManager) -> Response
 
 @router.get("/webhook-deliveries", name="list_webhook_deliveries")
 def list_webhook_deliveries(
-    team_id: int,
+    team_id: Id,
     ctx: TeamManager,
-    status: Annotated[str | None, Query(description="pending, delivered or failed")] = None,
-    endpoint_id: int | None = None,
+    status: Annotated[
+        Literal["pending", "delivered", "failed"] | None,
+        Query(description="pending, delivered or failed"),
+    ] = None,
+    endpoint_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    before: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+    before: Annotated[Id | None, Query(description="next_cursor of the previous page")] = None,
 ) -> DeliveryList:
     found = service.list_deliveries(
         ctx.session,
@@ -209,11 +213,18 @@ def list_webhook_deliveries(
     )
     page = found[:limit]
     next_cursor = page[-1].id if len(found) > limit else None
-    return DeliveryList(items=[DeliveryOut.of(d) for d in page], next_cursor=next_cursor)
+    items = [DeliveryOut.of(d) for d in page]
+    # the payloads carry patient data: each patient read here is audited
+    ctx.audit.patient_ids.update(
+        str(item.payload["data"]["patient_id"])
+        for item in items
+        if isinstance(item.payload.get("data"), dict) and "patient_id" in item.payload["data"]
+    )
+    return DeliveryList(items=items, next_cursor=next_cursor)
 
 
 @router.get("/webhook-deliveries/{delivery_id}/attempts", name="list_webhook_attempts")
-def list_webhook_attempts(team_id: int, delivery_id: int, ctx: TeamManager) -> AttemptList:
+def list_webhook_attempts(team_id: Id, delivery_id: Id, ctx: TeamManager) -> AttemptList:
     found = service.list_attempts(
         ctx.session, principal=ctx.principal, team_id=team_id, delivery_id=delivery_id
     )

@@ -95,17 +95,30 @@ def ensure_token(session: Session, *, secret: str, role: str, now: datetime) -> 
     session.flush()
 
 
-def authenticate(session: Session, *, secret: str) -> Principal | None:
-    token = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_sha256 == hash_secret(secret), ApiToken.revoked_at.is_(None)
-        )
-    )
+@dataclass(frozen=True)
+class Identity:
+    """Whose token a secret is, and whether it was revoked."""
+
+    principal: Principal
+    revoked: bool
+
+
+def identify(session: Session, *, secret: str) -> Identity | None:
+    """The token's owner, revoked or not (a revoked token's use is recorded as its owner's);
+    None for a secret phenowatch never issued."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == hash_secret(secret)))
     if token is None:
         return None
-    return Principal(
+    principal = Principal(
         role=token.role, token_id=token.id, user_id=token.user_id, patient_id=token.patient_id
     )
+    return Identity(principal, revoked=token.revoked_at is not None)
+
+
+def authenticate(session: Session, *, secret: str) -> Principal | None:
+    """The caller a valid (issued, not revoked) secret stands for."""
+    identity = identify(session, secret=secret)
+    return None if identity is None or identity.revoked else identity.principal
 
 
 def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken:

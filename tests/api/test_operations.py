@@ -36,7 +36,7 @@ def test_health_and_metrics_report_requests_alerts_and_uploads(
         headers=world.auth(world.p1),
     )
     assert client.get("/healthz").json() == {"status": "ok"}
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=world.auth(world.admin)).text
     assert 'phenowatch_alerts_opened_total{kind="phq9_safety"} 1.0' in text
     assert 'phenowatch_uploads{status="queued"} 1.0' in text
     assert (

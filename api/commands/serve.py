@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.clock import Clock, SystemClock
 from api.db import make_engine, make_session_factory, transaction
@@ -41,26 +43,60 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    workers: Annotated[bool, typer.Option(help="run an upload worker in this process")] = True,
-    scheduler: Annotated[bool, typer.Option(help="run the periodic jobs (leader only)")] = True,
+    workers: Annotated[
+        bool | None,
+        typer.Option(
+            help="run an upload worker in this process [default: PHENOWATCH_RUN_WORKER, or yes]"
+        ),
+    ] = None,
+    scheduler: Annotated[
+        bool | None,
+        typer.Option(
+            help="run the periodic jobs (leader only) [default: PHENOWATCH_RUN_SCHEDULER, or yes]"
+        ),
+    ] = None,
     processes: Annotated[
         int, typer.Option(min=1, help="processes answering requests (uvicorn workers)")
     ] = 1,
 ) -> None:
     """Serve the API (OpenAPI at /docs) with the scheduler and an upload worker; migrates the
-    database on start."""
+    database on start. A flag given wins over its PHENOWATCH_* variable."""
+    flags = {"run_worker": workers, "run_scheduler": scheduler}
+    try:
+        settings = Settings.from_env(**{k: v for k, v in flags.items() if v is not None})
+        _serve(settings, host, port, processes)
+    except (ValidationError, SQLAlchemyError, OSError) as error:
+        # the cause, in a line or two; not a page of traceback before it
+        typer.echo(f"phenowatch serve: cannot start: {_cause(error)}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _cause(error: BaseException) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{PREFIX}{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+    if isinstance(error, SQLAlchemyError):
+        original = getattr(error, "orig", None) or error
+        first = str(original).strip().splitlines()[0] if str(original).strip() else ""
+        return f"the database does not answer ({type(original).__name__}: {first})"
+    return f"{type(error).__name__}: {error}"
+
+
+def _serve(settings: Settings, host: str, port: int, processes: int) -> None:
     import uvicorn
 
     from api.app import create_app
 
     _logging()
-    settings = Settings.from_env(run_worker=workers, run_scheduler=scheduler)
     typer.echo(
         f"phenowatch on http://{host}:{port} (database: {_backend(settings)}, "
         f"{processes} process{'es' if processes > 1 else ''})"
     )
     if processes == 1:
-        app = create_app(settings)
+        # what can fail at start-up is done here, where its cause is reported in a line
+        app = create_app(_start_up(settings))
         _freeze_start_up_objects()
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
@@ -151,6 +187,27 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _start_up(settings: Settings) -> Settings:
+    """Migrates and registers the bootstrap token before the server starts (a failure inside
+    the server's start-up would be reported with a page of traceback), and gives the settings
+    with both done."""
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.migrate_on_start:
+            upgrade(engine)
+        if settings.bootstrap_admin_token:
+            with transaction(make_session_factory(engine)) as session:
+                ensure_token(
+                    session,
+                    secret=settings.bootstrap_admin_token,
+                    role="admin",
+                    now=SystemClock().now(),
+                )
+    finally:
+        engine.dispose()
+    return settings.model_copy(update={"migrate_on_start": False, "bootstrap_admin_token": None})
 
 
 @contextmanager

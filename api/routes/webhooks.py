@@ -19,13 +19,18 @@ from api.routes.schemas import Body, Id, Line
 from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryAttempt, WebhookEndpoint
 from api.webhooks import endpoints as service
 
+EventType = Literal["alert.opened", "alert.acknowledged", "alert.resolved", "alert.escalated"]
 router = APIRouter(prefix="/v1/teams/{team_id}", tags=["webhooks"])
 TeamManager = Annotated[Context, require("coordinator", "admin")]
 
 
 class EndpointIn(Body):
-    url: Line = Field(max_length=2048, examples=["https://care.example.org/phenowatch"])
-    event_types: list[str] | None = Field(
+    url: Line = Field(
+        max_length=2048,
+        json_schema_extra={"format": "uri", "pattern": "^https?://"},
+        examples=["https://care.example.org/phenowatch"],
+    )
+    event_types: list[EventType] | None = Field(
         default=None, description=f"a subset of {list(EVENT_TYPES)}; all of them when absent"
     )
     description: Line = Field(default="", max_length=200)

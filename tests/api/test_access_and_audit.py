@@ -16,6 +16,7 @@ from api.db import make_session_factory, transaction
 from api.services.alerts import open_alert
 from api.settings import Settings
 from api.store import ApiToken, AuditEntry
+from api.unit_of_work import unit_of_work
 from tests.api.conftest import World
 from tests.api.serve_data import signal
 from tests.api.webhook_world import add_endpoint
@@ -118,9 +119,9 @@ def test_delivery_log_reads_record_the_patients_they_showed(
 ) -> None:
     factory = make_session_factory(engine)
     add_endpoint(factory, team_id=world.team_a, url="https://ehr.example/hook")
-    with transaction(factory) as s:
-        open_alert(s, signal=signal("p1", "passive_change", "moderate"), now=clock.now())
-        open_alert(s, signal=signal("p2", "data_gap", "info"), now=clock.now())
+    with unit_of_work(factory, clock=clock) as work:
+        open_alert(work, signal=signal("p1", "passive_change", "moderate"), now=clock.now())
+        open_alert(work, signal=signal("p2", "data_gap", "info"), now=clock.now())
     response = client.get(
         f"/v1/teams/{world.team_a}/webhook-deliveries", headers=world.auth(world.coord_a)
     )

@@ -122,7 +122,7 @@ def install(app: FastAPI) -> None:
             "Invalid request",
             detail,
             code="invalid-request",
-            field=".".join(named) or "body",
+            field=named[0] if named else "body",  # the top-level field; errors go deeper
             errors=errors,
         )
 

@@ -88,12 +88,13 @@ async def _outcome_of(request: Request, error: Exception) -> Response:
 
 
 _HANDLERS: dict[Any, Any] = {Exception: _outcome_of}
+_READ = ["GET", "HEAD"]
 router = APIRouter(prefix="/fhir", route_class=FhirRoute, include_in_schema=False)
 
 
-@router.get("/metadata", name="fhir_metadata")
+@router.api_route("/metadata", methods=_READ, name="fhir_metadata")
 def metadata(request: Request) -> Response:
-    base = str(request.url).split("?", 1)[0].removesuffix("/metadata")
+    base = _external(request, "/fhir")
     version = request.app.version
     return FhirResponse(capability_statement(base_url=base, version=version, released=RELEASED))
 
@@ -108,14 +109,22 @@ def _checked(resource_type: str, resource_id: str) -> str:
     return resource_id
 
 
+def _external(request: Request, path: str, query: str = "") -> str:
+    """An absolute URL of this service: under PHENOWATCH_PUBLIC_URL when it is set (behind a
+    proxy the request's own host is not the one clients use), else the request's."""
+    public_url: str = request.app.state.settings.public_url
+    base = public_url.rstrip("/") if public_url else str(request.base_url).rstrip("/")
+    return f"{base}{path}" + (f"?{query}" if query else "")
+
+
 def _bundle(request: Request, page: reads.Page) -> Response:
-    url = request.url
-    self_url = str(url)
+    items = request.query_params.multi_items()
+    self_url = _external(request, request.url.path, urlencode(items))
     next_url = None
     if page.next_offset is not None:
-        items = [(k, v) for k, v in request.query_params.multi_items() if k != "_offset"]
+        items = [(k, v) for k, v in items if k != "_offset"]
         items.append(("_offset", str(page.next_offset)))
-        next_url = str(url.replace(query=urlencode(items)))
+        next_url = _external(request, request.url.path, urlencode(items))
     return FhirResponse(
         searchset(page.resources, total=page.total, self_url=self_url, next_url=next_url)
     )
@@ -141,7 +150,7 @@ def _search_patient(ctx: Context, request: Request) -> None:
 # Patient, Observation, QuestionnaireResponse: the patient and their team's coordinators
 
 
-@router.get("/Patient/{resource_id}", name="fhir_read_patient")
+@router.api_route("/Patient/{resource_id}", methods=_READ, name="fhir_read_patient")
 def read_patient(resource_id: str, ctx: CareReader) -> Response:
     ctx.audit.patient_id = resource_id if PATIENT_ID.fullmatch(resource_id) else None
     return FhirResponse(
@@ -149,13 +158,13 @@ def read_patient(resource_id: str, ctx: CareReader) -> Response:
     )
 
 
-@router.get("/Patient", name="fhir_search_patient")
+@router.api_route("/Patient", methods=_READ, name="fhir_search_patient")
 def search_patient(request: Request, ctx: CareReader) -> Response:
     search = parse("Patient", request.query_params.multi_items())
     return _bundle(request, reads.search_patients(ctx.session, ctx.principal, search))
 
 
-@router.get("/Observation/{resource_id}", name="fhir_read_observation")
+@router.api_route("/Observation/{resource_id}", methods=_READ, name="fhir_read_observation")
 def read_observation(resource_id: str, ctx: CareReader) -> Response:
     resource = reads.read_observation(
         ctx.session, ctx.principal, _checked("Observation", resource_id)
@@ -164,14 +173,16 @@ def read_observation(resource_id: str, ctx: CareReader) -> Response:
     return FhirResponse(resource)
 
 
-@router.get("/Observation", name="fhir_search_observation")
+@router.api_route("/Observation", methods=_READ, name="fhir_search_observation")
 def search_observation(request: Request, ctx: CareReader) -> Response:
     _search_patient(ctx, request)
     search = parse("Observation", request.query_params.multi_items())
     return _bundle(request, reads.search_observations(ctx.session, ctx.principal, search))
 
 
-@router.get("/QuestionnaireResponse/{resource_id}", name="fhir_read_questionnaire_response")
+@router.api_route(
+    "/QuestionnaireResponse/{resource_id}", methods=_READ, name="fhir_read_questionnaire_response"
+)
 def read_questionnaire_response(resource_id: str, ctx: CareReader) -> Response:
     resource = reads.read_response(
         ctx.session, ctx.principal, _checked("QuestionnaireResponse", resource_id)
@@ -180,7 +191,9 @@ def read_questionnaire_response(resource_id: str, ctx: CareReader) -> Response:
     return FhirResponse(resource)
 
 
-@router.get("/QuestionnaireResponse", name="fhir_search_questionnaire_response")
+@router.api_route(
+    "/QuestionnaireResponse", methods=_READ, name="fhir_search_questionnaire_response"
+)
 def search_questionnaire_response(request: Request, ctx: CareReader) -> Response:
     _search_patient(ctx, request)
     search = parse("QuestionnaireResponse", request.query_params.multi_items())
@@ -206,10 +219,10 @@ def _alert_routes(resource_type: str) -> None:
         return _bundle(request, issues.search(ctx.session, ctx.principal, resource_type, search))
 
     router.add_api_route(
-        f"/{resource_type}/{{resource_id}}", read_alert, methods=["GET"], name=f"fhir_read_{slug}"
+        f"/{resource_type}/{{resource_id}}", read_alert, methods=_READ, name=f"fhir_read_{slug}"
     )
     router.add_api_route(
-        f"/{resource_type}", search_alerts, methods=["GET"], name=f"fhir_search_{slug}"
+        f"/{resource_type}", search_alerts, methods=_READ, name=f"fhir_search_{slug}"
     )
 
 

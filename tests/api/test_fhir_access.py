@@ -189,6 +189,7 @@ def test_metadata_lists_exactly_the_resources_and_searches_served(
 ) -> None:
     populate(engine, "p1", clock.now(), tmp_path)
     statement = get(client, "/fhir/metadata", None)
+    assert client.head("/fhir/metadata").status_code == 200
     assert statement["fhirVersion"] == "4.0.1" and FHIR_JSON in statement["format"]
     declared = {r["type"]: r for r in statement["rest"][0]["resource"]}
     routed = {

@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 import ingest
+from api.app import create_app
 from api.clock import FixedClock
 from api.db import make_session_factory, transaction
 from api.services.nights import store_nights
+from api.settings import Settings
 from api.store.webhooks import Delivery
 from tests.api.conftest import World
 from tests.api.fhir_client import canonical, get, search_all
@@ -236,3 +238,19 @@ def test_the_webhook_of_an_alert_names_its_detected_issue(
                 world.coord_a)  # fmt: skip
     assert issue["identifier"][0]["value"] == str(payload["data"]["alert_id"])
     assert issue["detail"] == payload["data"]["explanation"]
+
+
+def test_links_use_the_public_url_behind_a_proxy(
+    settings: Settings, engine: Engine, clock: FixedClock, world: World
+) -> None:
+    public = settings.model_copy(update={"public_url": "https://ehr-gateway.example.org/pw/"})
+    with TestClient(create_app(public, clock=clock, engine=engine)) as client:
+        _submit(client, world)
+        bundle = get(client, "/fhir/Observation?patient=p1&_count=1", world.p1)
+        statement = get(client, "/fhir/metadata", None)
+    links = {link["relation"]: link["url"] for link in bundle["link"]}
+    assert links["next"] == (
+        "https://ehr-gateway.example.org/pw/fhir/Observation?patient=p1&_count=1&_offset=1"
+    )
+    assert bundle["entry"][0]["fullUrl"].startswith("https://ehr-gateway.example.org/pw/fhir/")
+    assert statement["implementation"]["url"] == "https://ehr-gateway.example.org/pw/fhir"

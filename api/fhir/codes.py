@@ -75,6 +75,35 @@ ANSWER_DISPLAY = {
 
 
 @dataclass(frozen=True)
+class Instrument:
+    """The questionnaire, panel and total codes of a PHQ-9, or of a PHQ-8 (its eight questions
+    carry the PHQ-9's LOINC codes; its form, panel and total have phenowatch's own codes, so a
+    PHQ-8 never passes for a PHQ-9)."""
+
+    questionnaire: str
+    system: str
+    panel: str
+    panel_display: str
+    total: str
+    total_display: str
+
+
+INSTRUMENTS = {
+    "phq9": Instrument(
+        PHQ9_QUESTIONNAIRE, LOINC, PANEL_LOINC, PANEL_DISPLAY, TOTAL_LOINC, TOTAL_DISPLAY
+    ),
+    "phq8": Instrument(
+        "https://phenowatch.dev/fhir/Questionnaire/phq-8",
+        PHENOWATCH,
+        "phq8-panel",
+        "PHQ-8 depression assessment panel",
+        "phq8-total",
+        "PHQ-8 total score",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Measure:
     """One nightly measure as an Observation: the nights column, the code and the unit."""
 

@@ -2,6 +2,9 @@
 screening-assessment Observations derived from it (the 44249-1 panel, one Observation per
 answered question, the 44261-6 total and the difficulty question), linked by ``derivedFrom``.
 
+A PHQ-8 keeps the LOINC codes of its eight questions, but its form, panel and total carry
+phenowatch's own codes (``codes.INSTRUMENTS``): it is never shown as a PHQ-9.
+
 Ids: ``phq9-<entry>`` for the response and the panel, ``phq9-<entry>-<n>`` for question n,
 ``phq9-<entry>-total`` and ``phq9-<entry>-difficulty``."""
 
@@ -15,17 +18,13 @@ from api.fhir.codes import (
     DIFFICULTY_CODE,
     DIFFICULTY_DISPLAY,
     DIFFICULTY_LOINC,
+    INSTRUMENTS,
     ITEM_CODE,
     ITEM_TEXT,
     LOINC,
     OBSERVATION_CATEGORY,
-    PANEL_DISPLAY,
-    PANEL_LOINC,
-    PHQ9_QUESTIONNAIRE,
     QUESTIONNAIRE_RESPONSE_PROFILE,
     SCREENING_PROFILE,
-    TOTAL_DISPLAY,
-    TOTAL_LOINC,
     UCUM,
 )
 from api.fhir.format import Resource, coding, concept, instant, meta, patient_ref
@@ -41,6 +40,7 @@ def response_id(entry_id: int) -> str:
 def _answers(entry: Phq9Entry) -> list[tuple[str, str, dict[str, Any]]]:
     """(question code, question text, answer value) of each answered question, in the
     questionnaire's order, the total last."""
+    instrument = INSTRUMENTS.get(entry.instrument, INSTRUMENTS["phq9"])
     out: list[tuple[str, str, dict[str, Any]]] = []
     for number, code in sorted(ITEM_CODE.items()):
         score = getattr(entry, f"item_{number}")
@@ -50,7 +50,7 @@ def _answers(entry: Phq9Entry) -> list[tuple[str, str, dict[str, Any]]]:
     if entry.difficulty is not None:
         answer = DIFFICULTY_CODE[entry.difficulty]
         out.append((DIFFICULTY_LOINC, DIFFICULTY_DISPLAY, {"valueCoding": _answer(answer)}))
-    out.append((TOTAL_LOINC, TOTAL_DISPLAY, {"valueInteger": entry.total}))
+    out.append((instrument.total, instrument.total_display, {"valueInteger": entry.total}))
     return out
 
 
@@ -63,7 +63,7 @@ def questionnaire_response(entry: Phq9Entry) -> Resource:
         "resourceType": "QuestionnaireResponse",
         "id": response_id(entry.id),
         "meta": meta(entry.created_at, QUESTIONNAIRE_RESPONSE_PROFILE),
-        "questionnaire": PHQ9_QUESTIONNAIRE,
+        "questionnaire": INSTRUMENTS.get(entry.instrument, INSTRUMENTS["phq9"]).questionnaire,
         "status": "completed",
         "subject": patient_ref(entry.patient_id),
         "authored": instant(entry.answered_at),
@@ -77,12 +77,15 @@ def questionnaire_response(entry: Phq9Entry) -> Resource:
 def observations(entry: Phq9Entry) -> list[Resource]:
     """The panel first, then its members."""
     base = response_id(entry.id)
+    instrument = INSTRUMENTS.get(entry.instrument, INSTRUMENTS["phq9"])
     derived = [{"reference": f"QuestionnaireResponse/{base}"}]
     members: list[Resource] = []
     for code, text, value in _answers(entry):
-        suffix = _suffix(code)
-        resource = _observation(entry, f"{base}-{suffix}", code, text, derived)
-        if code == TOTAL_LOINC:
+        total = code == instrument.total
+        system = instrument.system if total else LOINC
+        suffix = "total" if total else _suffix(code)
+        resource = _observation(entry, f"{base}-{suffix}", (system, code, text), derived)
+        if total:
             resource["valueQuantity"] = {
                 "value": entry.total,
                 "unit": "{score}",
@@ -95,21 +98,20 @@ def observations(entry: Phq9Entry) -> list[Resource]:
                 "text": value["valueCoding"]["display"],
             }
         members.append(resource)
-    panel = _observation(entry, base, PANEL_LOINC, PANEL_DISPLAY, derived)
+    panel_code = (instrument.system, instrument.panel, instrument.panel_display)
+    panel = _observation(entry, base, panel_code, derived)
     panel["hasMember"] = [{"reference": f"Observation/{m['id']}"} for m in members]
     return [panel, *members]
 
 
 def _suffix(code: str) -> str:
-    if code == TOTAL_LOINC:
-        return "total"
     if code == DIFFICULTY_LOINC:
         return "difficulty"
     return str(next(n for n, c in ITEM_CODE.items() if c == code))
 
 
 def _observation(
-    entry: Phq9Entry, resource_id: str, code: str, text: str, derived: list[dict[str, str]]
+    entry: Phq9Entry, resource_id: str, code: tuple[str, str, str], derived: list[dict[str, str]]
 ) -> Resource:
     return {
         "resourceType": "Observation",
@@ -117,7 +119,7 @@ def _observation(
         "meta": meta(entry.created_at, SCREENING_PROFILE),
         "status": "final",
         "category": [concept(OBSERVATION_CATEGORY, "survey", "Survey")],
-        "code": concept(LOINC, code, text),
+        "code": concept(*code),
         "subject": patient_ref(entry.patient_id),
         "effectiveDateTime": instant(entry.answered_at),
         "issued": instant(entry.created_at),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import polars as pl
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -16,11 +17,12 @@ from api.app import create_app
 from api.clock import FixedClock
 from api.db import make_session_factory, transaction
 from api.services.nights import store_nights
+from api.services.phq9 import store_phq9
 from api.settings import Settings
 from api.store.webhooks import Delivery
 from tests.api.conftest import World
 from tests.api.fhir_client import canonical, get, search_all
-from tests.api.serve_data import nights_frame, populate
+from tests.api.serve_data import nights_frame, phq9_frame, populate
 from tests.api.webhook_world import add_endpoint
 
 LOINC = "http://loinc.org"
@@ -254,3 +256,24 @@ def test_links_use_the_public_url_behind_a_proxy(
     )
     assert bundle["entry"][0]["fullUrl"].startswith("https://ehr-gateway.example.org/pw/fhir/")
     assert statement["implementation"]["url"] == "https://ehr-gateway.example.org/pw/fhir"
+
+
+def test_a_phq8_is_never_shown_as_a_phq9(
+    client: TestClient, world: World, engine: Engine, clock: FixedClock
+) -> None:
+    entry = phq9_frame("p1", clock.now(), [1, 2, 0, 1, 0, 0, 1, 0, 0]).with_columns(
+        pl.lit("phq8").alias("instrument"), pl.lit(None, pl.Int64).alias("item_9"),
+        pl.lit(5).alias("total"))  # fmt: skip
+    with transaction(make_session_factory(engine)) as session:
+        store_phq9(session, patient_id="p1", entries=entry, now=clock.now())
+
+    [response] = search_all(client, "/fhir/QuestionnaireResponse?patient=p1", world.p1)
+    assert "44249-1" not in response["questionnaire"]
+    assert [item["linkId"] for item in response["item"]][:8] == [c for c, _, _ in QUESTIONS[:8]]
+    assert "44260-8" not in json.dumps(response) and "44261-6" not in json.dumps(response)
+    codes = {
+        r["code"]["coding"][0]["code"] for r in search_all(client, "/fhir/Observation", world.p1)
+    }
+    assert codes.isdisjoint({"44249-1", "44261-6", "44260-8"})
+    again = ingest.load(json.dumps(response).encode(), patient_id="p1", display="qr.json").phq9
+    assert again["instrument"].to_list() == ["phq8"] and again["total"].to_list() == [5]

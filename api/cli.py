@@ -21,6 +21,7 @@ COMMANDS = {
     "nights": "api.commands.nights",
     "simulate": "api.commands.simulate",
     "evaluate": "api.commands.evaluate",
+    "evaluate-real": "api.commands.evaluate_real",
     "replay": "api.commands.replay",
     "serve": "api.commands.serve",
     "worker": "api.commands.serve",

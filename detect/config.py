@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-DETECTOR_VERSION = "2026.11.3"
+DETECTOR_VERSION = "2026.12.1"
 
 #: which way a metric moves when depression worsens; "both" means either way counts
 Depressive = Literal["up", "down", "both"]
@@ -26,17 +26,36 @@ class Channel:
     depressive: Depressive
     #: smallest robust SD accepted, so that a very regular person is not alarmed by noise
     scale_floor: float
+    #: the smallest change worth a coordinator's call, in the units of the sentence (minutes,
+    #: bpm), or a fraction of the usual level when ``relative``; see ``CHANNELS`` for why
+    min_change: float = 0.0
+    relative: bool = False
+    #: named beside another metric's change, never raising an alert alone
+    supporting: bool = False
 
 
-#: the channels, in the order of the last axis of every score array
+#: the channels, in the order of the last axis of every score array. The smallest changes
+#: worth a call (``min_change``), each a sustained median over the shift against the usual level:
+#: - sleep 45 min: a healthy adult's nights vary by about an hour, so a smaller shift of the
+#:   median is ordinary life; the sleep loss or gain reported before depressive relapse is
+#:   of the order of an hour a night;
+#: - sleep timing 60 min: an hour's move of the middle of sleep is what a time-zone change
+#:   or "social jetlag" does; less is within a usual week;
+#: - night-to-night irregularity 30 min more than usual: the nightly midpoint jumps by half
+#:   an hour more, on the median night. It only supports another change: derived from the
+#:   timing itself, one odd night makes two large jumps, so alone it is no change of the person;
+#: - HRV 15%: nightly RMSSD/SDNN vary by 10-15% around a person's mean;
+#: - resting heart rate 3 bpm: wearables' resting HR varies by 1-2 bpm from week to week,
+#:   and 3 bpm is the rise reported with illness, stress and depressive episodes;
+#: - steps 30%: a loss of a third of the day's movement, beyond weekday and weather swings.
 CHANNELS: tuple[Channel, ...] = (
-    Channel("sleep_total_min", "sleep_duration", "both", 20.0),
-    Channel("sleep_midpoint_min", "sleep_timing", "both", 15.0),
-    Channel("sleep_irregularity_min", "sleep_irregularity", "up", 10.0),
-    Channel("hrv_rmssd_ms", "hrv", "down", 2.0),
-    Channel("hrv_sdnn_ms", "hrv", "down", 2.0),
-    Channel("resting_hr_bpm", "resting_hr", "up", 1.0),
-    Channel("steps", "steps", "down", 400.0),
+    Channel("sleep_total_min", "sleep_duration", "both", 20.0, 45.0),
+    Channel("sleep_midpoint_min", "sleep_timing", "both", 15.0, 60.0),
+    Channel("sleep_irregularity_min", "sleep_irregularity", "up", 10.0, 30.0, supporting=True),
+    Channel("hrv_rmssd_ms", "hrv", "down", 2.0, 0.15, relative=True),
+    Channel("hrv_sdnn_ms", "hrv", "down", 2.0, 0.15, relative=True),
+    Channel("resting_hr_bpm", "resting_hr", "up", 1.0, 3.0),
+    Channel("steps", "steps", "down", 400.0, 0.30, relative=True),
 )
 
 
@@ -83,6 +102,29 @@ class DetectConfig:
 
     # explanation: groups whose oriented mean over the shift reaches this are named
     explain_min_z: float = 0.75
+    #: a metric is named (and can raise an alert) only with this many nights over the shift
+    min_change_nights: int = 3
+    #: a change is measured over at least this many nights (from the shift's onset, or the
+    #: last week when the shift is younger): a few odd nights are not a change of the person
+    min_shift_nights: int = 7
+    #: the sentence says on how many nights a metric rests when it has data on fewer than
+    #: this share of the shift's nights
+    thin_share: float = 0.6
+
+    # wear: steps count only on days the device was worn, seen as a night with sleep or a
+    # resting heart rate (a day of few steps and no heart rate is an unworn device, not data)
+    steps_need_wear: bool = True
+
+    # calendar effects: each night, the cohort's median deviation from each person's median
+    # of a reference window (``common_ref_nights`` nights ending ``common_ref_lag`` nights
+    # before) is a shift everyone shares (holidays, clock changes, a lockdown); it is taken
+    # out of every person's nights before they are judged, when at least
+    # ``common_min_patients`` people have the night (see detect.calendar)
+    common_mode: bool = True
+    common_ref_nights: int = 28
+    common_ref_lag: int = 14
+    common_min_patients: int = 5
+    common_max_patients: int = 500
 
     # data gaps
     gap_window: int = 7

@@ -36,8 +36,12 @@ def needed_columns(config: DetectConfig) -> list[str]:
     return ["patient_id", "date", *sorted(cols)]
 
 
-def night_cube(nights: pl.DataFrame, first: date, last: date, config: DetectConfig) -> NightCube:
-    """The cube of the nights dated ``first``..``last`` (inclusive)."""
+def night_cube(
+    nights: pl.DataFrame, first: date, last: date, config: DetectConfig, *, wear: bool = False
+) -> NightCube:
+    """The cube of the nights dated ``first``..``last`` (inclusive). With ``wear``, steps count
+    only on days with sleep or a resting heart rate: a device left on the table still counts a
+    few steps, and those are not the person's day."""
     cols = needed_columns(config)
     missing = [c for c in cols if c not in nights.columns]
     if missing:
@@ -72,4 +76,10 @@ def night_cube(nights: pl.DataFrame, first: date, last: date, config: DetectConf
             values[:, 1:, i] = np.abs(np.diff(midpoint, axis=1))
     has_sleep = np.zeros((len(patients), n_days), dtype=bool)
     has_sleep[p, d] = rows["sleep_total_min"].is_not_null().to_numpy()
+    names = [c.name for c in config.channels]
+    if wear and "steps" in names:
+        worn = has_sleep.copy()
+        if "resting_hr_bpm" in names:
+            worn |= ~np.isnan(values[..., names.index("resting_hr_bpm")])
+        values[..., names.index("steps")][~worn] = np.nan
     return NightCube(patients, first, values, has_sleep)

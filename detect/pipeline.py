@@ -9,13 +9,16 @@ after its day. Patients are processed in blocks to bound memory.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 
+from detect.calendar import calendar_lead, common_mode
 from detect.config import DEFAULT, DetectConfig
 from detect.cube import NightCube, night_cube
+from detect.effect import effects
 from detect.explain import gap_sentence, passive_sentence
 from detect.fusion import Fused, fuse, group_names, oriented_groups, two_sided
 from detect.gaps import first_of_episode, gap_days
@@ -49,31 +52,77 @@ def detect_range(
         return []
     lead = max(config.refractory_days, config.gap_refractory_days)
     first = start - timedelta(days=lead + config.history_nights - 1)
-    cube = night_cube(nights, first, end, config)
+    # the calendar's common mode of a night reads the cohort's nights before it, so the cube
+    # starts that much earlier; the rest of the pipeline sees the usual cube after it
+    ref = calendar_lead(config)
+    full = night_cube(nights, first - timedelta(days=ref), end, config, wear=config.steps_need_wear)
+    common = common_mode(full.values, config)[ref:]
+    cube = NightCube(full.patients, first, full.values[:, ref:], full.has_sleep[:, ref:])
     judged = range(config.history_nights - 1, (end - first).days + 1)
     out: list[Signal] = []
     size = max(1, BLOCK_PATIENT_DAYS // ((end - start).days + 1))
     for lo in range(0, len(cube.patients), size):
         block = slice(lo, lo + size)
-        out += _passive_block(cube, block, judged, lead, config)
+        out += _passive_block(cube, common, block, judged, lead, config)
     phq = phq9.filter(pl.col("answered_at").dt.date() <= end)
     scored = score_entries(phq, config).filter(pl.col("answered_on") >= start)
     out += signals_from_scored(scored, config)
     return sorted(out, key=lambda s: (s.fired_on, s.patient_id, s.kind))
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The passive judgement of some patients (rows of ``raw``) on a range of days."""
+
+    raw: np.ndarray  # [patient, day, channel] nights as recorded
+    adjusted: np.ndarray  # with the calendar's common mode taken out
+    days: range  # judged day indices of the cube
+    history: ChannelHistory
+    fused: Fused  # rank 0 where no metric moved by a meaningful amount
+
+
+def judge(
+    raw: np.ndarray, adjusted: np.ndarray, gap: np.ndarray, days: range, config: DetectConfig
+) -> Judged:
+    """Fused CUSUM alarms on ``days``, kept only where a metric's change is worth a call."""
+    history = channel_history(adjusted, days, config)
+    fused = fuse(history, gap, config)
+    p, j = np.nonzero(fused.rank)
+    if p.size:
+        eff = effects(
+            raw,
+            adjusted,
+            history.median[p, j],
+            p,
+            days.start + j,
+            fused.onset[p, j].astype(np.int64),
+            fused.orientation[p, j],
+            config,
+        )
+        rank = fused.rank.copy()
+        quiet = ~eff.raises(config)
+        rank[p[quiet], j[quiet]] = 0
+        fused = replace(fused, rank=rank)
+    return Judged(raw, adjusted, days, history, fused)
+
+
 def _passive_block(
-    cube: NightCube, block: slice, judged: range, lead: int, config: DetectConfig
+    cube: NightCube,
+    common: np.ndarray,
+    block: slice,
+    judged: range,
+    lead: int,
+    config: DetectConfig,
 ) -> list[Signal]:
-    values = cube.values[block]
+    raw = cube.values[block]
+    adjusted = raw - common[None] if config.common_mode else raw
     gap, recent = gap_days(cube.has_sleep[block], judged, config)
     gap_fire = first_of_episode(gap.astype(np.int8), config.gap_refractory_days)[:, lead:]
     gap, recent = gap[:, lead:], recent[:, lead:]
     shown = range(judged.start + lead, judged.stop)
-    history = channel_history(values, shown, config)
-    fused = fuse(history, gap, config)
-    earlier = _lead_ranks(cube, block, values, judged.start, lead, fused.rank, config)
-    rank = np.concatenate([earlier, fused.rank], axis=1)
+    now = judge(raw, adjusted, gap, shown, config)
+    earlier = _lead_ranks(cube, block, now, judged.start, lead, config)
+    rank = np.concatenate([earlier, now.fused.rank], axis=1)
     fire = first_of_episode(rank, config.refractory_days)[:, lead:]
     ids = cube.patients[block]
     out: list[Signal] = []
@@ -95,20 +144,18 @@ def _passive_block(
         )
     for p, j in zip(*np.nonzero(fire), strict=True):
         d = shown.start + int(j)
-        begin = d - config.evidence_nights + 1 + int(fused.onset[p, j])
-        changes = _changes(
-            values[p, begin : d + 1], history, fused, int(p), int(j), begin - d, config
-        )
-        day, start = cube.day(d), cube.day(begin)
+        changes, rests_on, nights = _changes(now, int(p), int(j), config)
+        day = cube.day(d)
+        start = day - timedelta(days=nights - 1)
         out.append(
             Signal(
                 patient_id=str(ids[p]),
                 kind="passive_change",
-                severity=SEVERITY[int(fused.rank[p, j])],  # type: ignore[arg-type]
+                severity=SEVERITY[int(now.fused.rank[p, j])],  # type: ignore[arg-type]
                 fired_on=day,
                 window_start=start,
                 window_end=day,
-                explanation=passive_sentence(changes, (day - start).days + 1),
+                explanation=passive_sentence(changes, nights, rests_on, config.thin_share),
                 detector=PASSIVE,
                 detector_version=config.version,
                 changes=changes,
@@ -120,10 +167,9 @@ def _passive_block(
 def _lead_ranks(
     cube: NightCube,
     block: slice,
-    values: np.ndarray,
+    now: Judged,
     first: int,
     lead: int,
-    shown: np.ndarray,
     config: DetectConfig,
 ) -> np.ndarray:
     """Ranks of the ``lead`` days before the range, as far as the refractory rule needs them.
@@ -133,7 +179,8 @@ def _lead_ranks(
     in the range: nothing in the range can beat it, whatever came before. Exact, and usually
     one or two days per patient, since an episode in progress ranked yesterday too.
     """
-    earlier = np.zeros((values.shape[0], lead), np.int8)
+    shown = now.fused.rank
+    earlier = np.zeros((shown.shape[0], lead), np.int8)
     best = shown.max(axis=1, initial=0)
     active = np.flatnonzero(best > 0)
     # one step per look-back day (at most `lead`), each vectorised over the active patients
@@ -142,39 +189,50 @@ def _lead_ranks(
             break
         day = range(first + k, first + k + 1)
         gap, _ = gap_days(cube.has_sleep[block][active], day, config)
-        rank = fuse(channel_history(values[active], day, config), gap, config).rank[:, 0]
+        rank = judge(now.raw[active], now.adjusted[active], gap, day, config).fused.rank[:, 0]
         earlier[active, k] = rank
         active = active[rank < best[active]]
     return earlier
 
 
 def _changes(
-    run: np.ndarray,
-    history: ChannelHistory,
-    fused: Fused,
-    p: int,
-    j: int,
-    first: int,
-    config: DetectConfig,
-) -> tuple[MetricChange, ...]:
-    """The groups that moved over the shift (``run``: its nights, [night, channel]), each as
-    its best-observed channel, strongest first; the strongest alone if none reaches
-    ``explain_min_z``."""
+    now: Judged, p: int, j: int, config: DetectConfig
+) -> tuple[tuple[MetricChange, ...], tuple[int, ...], int]:
+    """The groups that moved by a meaningful amount over the shift, each as its best-observed
+    meaningful channel, strongest first (those whose oriented mean reaches ``explain_min_z``,
+    else the strongest alone); with the nights each rests on and the shift's length."""
+    fused, history = now.fused, now.history
+    onset = int(fused.onset[p, j])
+    eff = effects(
+        now.raw,
+        now.adjusted,
+        history.median[p, j][None],
+        np.array([p]),
+        np.array([now.days.start + j]),
+        np.array([onset]),
+        fused.orientation[p, j][None],
+        config,
+    )
     sign = np.where(two_sided(config), float(fused.orientation[p, j]), 1.0)
-    oriented = np.stack(oriented_groups(history.z[p, j], config))[:, first:] * sign[:, None]
+    oriented = np.stack(oriented_groups(history.z[p, j], config)) * sign[:, None]
+    oriented = oriented[:, oriented.shape[-1] - int(eff.shift_nights[0]) :]
     seen = np.count_nonzero(~np.isnan(oriented), axis=-1)
     strength = np.where(seen > 0, np.nansum(oriented, axis=-1) / np.maximum(seen, 1), -np.inf)
     names = group_names(config)
-    chosen = [g for g in np.argsort(-strength) if strength[g] >= config.explain_min_z]
-    chosen = chosen or [int(np.argmax(strength))]
+    meaningful = [
+        g
+        for g in np.argsort(-strength)
+        if any(eff.meaningful[0, i] for i, c in enumerate(config.channels) if c.group == names[g])
+    ]
+    chosen = [g for g in meaningful if strength[g] >= config.explain_min_z] or meaningful[:1]
     out: list[MetricChange] = []
+    rests_on: list[int] = []
     for g in chosen:
-        members = [i for i, c in enumerate(config.channels) if c.group == names[g]]
-        c = max(members, key=lambda i: np.count_nonzero(~np.isnan(run[:, i])))
-        if not np.any(~np.isnan(run[:, c])):
-            continue
-        current = float(np.nanmedian(run[:, c]))
-        base = float(history.median[p, j, c])
+        members = [
+            i for i, c in enumerate(config.channels) if c.group == names[g] and eff.meaningful[0, i]
+        ]
+        c = max(members, key=lambda i: int(eff.nights[0, i]))
+        current, base = float(eff.current[0, c]), float(eff.usual[0, c])
         name = config.channels[c].name
         out.append(
             MetricChange(
@@ -186,7 +244,8 @@ def _changes(
                 pct=(current - base) / base if base > 0 else None,
             )
         )
-    return tuple(out)
+        rests_on.append(int(eff.nights[0, c]))
+    return tuple(out), tuple(rests_on), int(eff.shift_nights[0])
 
 
 def _direction(metric: str, sign: int) -> Direction:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
 import polars as pl
 
 from detect import DEFAULT, detect_range
+from detect.calendar import calendar_effects
 from tests.detect.synth import START, nights, no_phq9
 
 ONSET = 120
+#: these cohorts shift every patient on the same night, which is what a calendar effect looks
+#: like; the detector's own promises are checked without the calendar (tested below with it)
+ALONE = replace(DEFAULT, common_mode=False)
 
 
 def first_alert_after_onset(frame: pl.DataFrame, days: int) -> dict[str, int]:
-    signals = detect_range(frame, no_phq9(), START, START + timedelta(days=days - 1))
+    signals = detect_range(frame, no_phq9(), START, START + timedelta(days=days - 1), ALONE)
     first: dict[str, int] = {}
     for s in signals:
         delay = (s.fired_on - START).days - ONSET
@@ -33,8 +38,9 @@ def test_strong_shift_in_three_metrics_is_flagged_within_ten_nights() -> None:
 
 
 def test_moderate_shift_in_two_metrics_is_flagged_within_three_weeks() -> None:
-    # promise: 1.5 SD in HRV (down) and resting HR (up) -> 80% flagged within 21 nights
-    shift = {"hrv_rmssd_ms": -1.5, "resting_hr_bpm": 1.5}
+    # promise: 1.5 SD in HRV (down, 21%) and 2 SD in resting HR (up, 5 bpm, above the 3 bpm
+    # worth a call) -> 80% flagged within 21 nights
+    shift = {"hrv_rmssd_ms": -1.5, "resting_hr_bpm": 2.0}
     frame = nights(20, ONSET + 40, seed=12, shift=shift, onset=ONSET)
     delays = first_alert_after_onset(frame, ONSET + 40)
     assert sum(d <= 21 for d in delays.values()) >= 16
@@ -46,7 +52,7 @@ def test_the_alert_names_the_metrics_that_moved_in_plain_units() -> None:
     signals = detect_range(frame, no_phq9(), START, START + timedelta(days=ONSET + 29))
     alert = next(s for s in signals if s.kind == "passive_change")
     assert {"sleep_total_min", "hrv_rmssd_ms"} <= set(alert.metrics)
-    assert alert.explanation.startswith(("Sleep rose from a usual", "HRV fell"))
+    assert alert.explanation.startswith(("Sleep rose by", "HRV fell"))
     assert " h " in alert.explanation and "% below baseline" in alert.explanation
     assert alert.explanation.count(".") <= 4 and alert.explanation.endswith(".")
     sleep = next(c for c in alert.changes if c.metric == "sleep_total_min")
@@ -88,3 +94,52 @@ def test_sparse_data_gives_a_gap_signal_and_no_passive_alert() -> None:
     assert not [s for s in signals if s.kind == "passive_change" and s.fired_on > gaps[0].fired_on]
     # its own refractory: not every day
     assert len(gaps) <= 40 // DEFAULT.gap_refractory_days + 1
+
+
+def test_a_shift_the_whole_cohort_shares_is_the_calendar_not_each_patient() -> None:
+    # everyone's sleep moves 2 h later and 1.5 h longer on the same night (a holiday)
+    shift = {"sleep_midpoint_min": 5.0, "sleep_total_min": 2.5}
+    everyone = nights(12, ONSET + 30, seed=14, shift=shift, onset=ONSET)
+    signals = detect_range(everyone, no_phq9(), START, START + timedelta(days=ONSET + 29))
+    sleep = {"sleep_midpoint_min", "sleep_total_min"}
+    assert not [s for s in signals if s.kind == "passive_change" and sleep & set(s.metrics)]
+    found = calendar_effects(
+        everyone, START + timedelta(days=ONSET), START + timedelta(days=ONSET + 29), DEFAULT
+    )
+    assert "sleep_midpoint_min" in found["metric"].to_list()
+    # the same shift in one patient among eleven stable ones is that patient's change
+    one = nights(1, ONSET + 30, seed=14, shift=shift, onset=ONSET)
+    others = nights(12, ONSET + 30, seed=15).filter(pl.col("patient_id") != "p000")
+    alone = pl.concat([one, others])
+    signals = detect_range(alone, no_phq9(), START, START + timedelta(days=ONSET + 29))
+    after = START + timedelta(days=ONSET)
+    moved = {
+        s.patient_id
+        for s in signals
+        if s.kind == "passive_change" and sleep & set(s.metrics) and s.fired_on >= after
+    }
+    assert "p000" in moved and len(moved) <= 2
+
+
+def test_a_change_smaller_than_worth_a_call_raises_nothing() -> None:
+    # a very regular person (resting HR SD 0.5 bpm) whose resting HR rises by 1.5 bpm: clear
+    # against their noise, but less than the 3 bpm a coordinator would call about
+    frame = nights(6, ONSET + 40, seed=16, shift={"resting_hr_bpm": 0.6}, onset=ONSET)
+    frame = frame.with_columns(
+        pl.col("resting_hr_bpm") * 0.2 + 48, pl.lit(None, pl.Float64).alias("sleep_total_min")
+    )
+    signals = detect_range(frame, no_phq9(), START, START + timedelta(days=ONSET + 39), ALONE)
+    assert not [s for s in signals if s.kind == "passive_change"]
+    stronger = frame.with_columns(
+        pl.when(pl.int_range(pl.len()).over("patient_id") >= ONSET)
+        .then(pl.col("resting_hr_bpm") + 4)
+        .otherwise(pl.col("resting_hr_bpm"))
+    )
+    signals = detect_range(stronger, no_phq9(), START, START + timedelta(days=ONSET + 39), ALONE)
+    heart = [s for s in signals if "resting_hr_bpm" in s.metrics]
+    assert heart and all(
+        c.current - c.baseline >= 3
+        for s in heart
+        for c in s.changes
+        if c.metric == "resting_hr_bpm"
+    )

@@ -62,7 +62,7 @@ def common_mode(values: np.ndarray, config: DetectConfig) -> np.ndarray:
 
 def calendar_lead(config: DetectConfig) -> int:
     """Nights before the first one whose common mode is measured."""
-    return config.common_ref_nights + config.common_ref_lag if config.common_mode else 0
+    return config.calendar_nights
 
 
 def calendar_effects(

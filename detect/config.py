@@ -126,9 +126,11 @@ class DetectConfig:
     common_min_patients: int = 5
     common_max_patients: int = 500
 
-    # data gaps
+    # data gaps (detect.gaps): a source with fewer than gap_min_nights of the last gap_window
+    # nights, that was there on half of the gap_history_nights nights before
     gap_window: int = 7
     gap_min_nights: int = 4
+    gap_history_nights: int = 28
     gap_refractory_days: int = 7
 
     # PHQ-9
@@ -140,6 +142,12 @@ class DetectConfig:
 
     def weight(self, group: str) -> float:
         return dict(self.group_weights).get(group, 1.0)
+
+    @property
+    def calendar_nights(self) -> int:
+        """Nights before the first judged history night that the calendar's common mode
+        reads (detect.calendar)."""
+        return self.common_ref_nights + self.common_ref_lag if self.common_mode else 0
 
     @property
     def history_nights(self) -> int:

@@ -14,6 +14,7 @@ import polars as pl
 
 from detect.config import DetectConfig
 from detect.errors import InputFrameError
+from detect.gaps import SOURCES
 
 DERIVED = {"sleep_irregularity_min"}
 
@@ -24,6 +25,8 @@ class NightCube:
     first_day: date  # the date of index 0 on the day axis
     values: np.ndarray  # float32 [patient, day, channel]
     has_sleep: np.ndarray  # bool [patient, day]
+    #: bool [patient, day, source]: which of ``detect.gaps.SOURCES`` the night has, as sent
+    present: np.ndarray
 
     def day(self, index: int) -> date:
         return self.first_day + timedelta(days=int(index))
@@ -77,9 +80,14 @@ def night_cube(
     has_sleep = np.zeros((len(patients), n_days), dtype=bool)
     has_sleep[p, d] = rows["sleep_total_min"].is_not_null().to_numpy()
     names = [c.name for c in config.channels]
+    present = np.zeros((len(patients), n_days, len(SOURCES)), dtype=bool)
+    for k, (_, columns) in enumerate(SOURCES):
+        for column in columns:
+            if column in names:
+                present[..., k] |= ~np.isnan(values[..., names.index(column)])
     if wear and "steps" in names:
         worn = has_sleep.copy()
         if "resting_hr_bpm" in names:
             worn |= ~np.isnan(values[..., names.index("resting_hr_bpm")])
         values[..., names.index("steps")][~worn] = np.nan
-    return NightCube(patients, first, values, has_sleep)
+    return NightCube(patients, first, values, has_sleep, present)

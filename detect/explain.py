@@ -7,6 +7,8 @@ a usual 7.1 h to 9.4 h over the last 9 nights; HRV fell 22% below baseline."
 
 from __future__ import annotations
 
+from datetime import date
+
 from detect.signals import MetricChange
 
 LABELS = {
@@ -82,8 +84,40 @@ def passive_sentence(
     return "; ".join(parts) + "."
 
 
-def gap_sentence(nights_with_sleep: int, window: int) -> str:
+def gap_sentence(
+    *,
+    stopped: tuple[str, ...],
+    going: tuple[str, ...],
+    last: date,
+    paused: bool,
+    nights: int = 0,
+    window: int = 7,
+) -> str:
+    """What went silent and since when, e.g. "No sleep data since 11 Feb 2020, while steps
+    still arrive; passive monitoring is paused until it returns." Data that still comes on a
+    few nights (``nights`` of the last ``window``) is said to be sparse instead."""
+    since = f"{last.day} {last:%b %Y}"
+    if nights:
+        what = "data" if not going else f"{_listed(stopped)} data"
+        rest = "passive monitoring is paused" if paused else "changes are judged without it"
+        return (
+            f"Only {nights} of the last {window} nights had {what} (the last on {since}); "
+            f"{rest} until it syncs regularly again."
+        )
+    if not going:
+        return (
+            f"The wearable has sent no data since {since}; passive monitoring is paused until "
+            "it syncs again."
+        )
+    one = len(stopped) == 1
+    rest = "passive monitoring is paused" if paused else "changes are judged without it"
+    rest = rest if one or paused else rest.replace("it", "them")
+    verb = "arrive" if len(going) > 1 or going[0] == "steps" else "arrives"
     return (
-        f"Only {nights_with_sleep} of the last {window} nights had sleep data; passive "
-        "monitoring is paused until the wearable syncs again."
+        f"No {_listed(stopped)} data since {since}, while {_listed(going)} still {verb}; "
+        f"{rest} until {'it returns' if one else 'they return'}."
     )
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

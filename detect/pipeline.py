@@ -21,7 +21,7 @@ from detect.cube import NightCube, night_cube
 from detect.effect import effects
 from detect.explain import gap_sentence, passive_sentence
 from detect.fusion import Fused, fuse, group_names, oriented_groups, two_sided
-from detect.gaps import first_of_episode, gap_days
+from detect.gaps import SOURCES, Silence, first_of_episode, silence
 from detect.passive import ChannelHistory, channel_history
 from detect.phq9_rules import score_entries, signals_from_scored
 from detect.signals import Direction, MetricChange, Signal
@@ -57,7 +57,13 @@ def detect_range(
     ref = calendar_lead(config)
     full = night_cube(nights, first - timedelta(days=ref), end, config, wear=config.steps_need_wear)
     common = common_mode(full.values, config)[ref:]
-    cube = NightCube(full.patients, first, full.values[:, ref:], full.has_sleep[:, ref:])
+    cube = NightCube(
+        full.patients,
+        first,
+        full.values[:, ref:],
+        full.has_sleep[:, ref:],
+        full.present[:, ref:],
+    )
     judged = range(config.history_nights - 1, (end - first).days + 1)
     out: list[Signal] = []
     size = max(1, BLOCK_PATIENT_DAYS // ((end - start).days + 1))
@@ -116,11 +122,10 @@ def _passive_block(
 ) -> list[Signal]:
     raw = cube.values[block]
     adjusted = raw - common[None] if config.common_mode else raw
-    gap, recent = gap_days(cube.has_sleep[block], judged, config)
-    gap_fire = first_of_episode(gap.astype(np.int8), config.gap_refractory_days)[:, lead:]
-    gap, recent = gap[:, lead:], recent[:, lead:]
+    quiet = silence(cube.present[block], judged, config)
+    gap_fire = first_of_episode(quiet.gap.astype(np.int8), config.gap_refractory_days)[:, lead:]
     shown = range(judged.start + lead, judged.stop)
-    now = judge(raw, adjusted, gap, shown, config)
+    now = judge(raw, adjusted, quiet.sleep_gap[:, lead:], shown, config)
     earlier = _lead_ranks(cube, block, now, judged.start, lead, config)
     rank = np.concatenate([earlier, now.fused.rank], axis=1)
     fire = first_of_episode(rank, config.refractory_days)[:, lead:]
@@ -128,20 +133,8 @@ def _passive_block(
     out: list[Signal] = []
     # one Python step per signal fired: signals are rare and each needs its own sentence
     for p, j in zip(*np.nonzero(gap_fire), strict=True):
-        day = cube.day(shown.start + j)
-        out.append(
-            Signal(
-                patient_id=str(ids[p]),
-                kind="data_gap",
-                severity="info",
-                fired_on=day,
-                window_start=day - timedelta(days=config.gap_window - 1),
-                window_end=day,
-                explanation=gap_sentence(int(recent[p, j]), config.gap_window),
-                detector=GAPS,
-                detector_version=config.version,
-            )
-        )
+        index = judged.start + lead + int(j)
+        out.append(_gap_signal(cube, quiet, str(ids[p]), int(p), index, lead + int(j), config))
     for p, j in zip(*np.nonzero(fire), strict=True):
         d = shown.start + int(j)
         changes, rests_on, nights = _changes(now, int(p), int(j), config)
@@ -162,6 +155,41 @@ def _passive_block(
             )
         )
     return out
+
+
+def _gap_signal(
+    cube: NightCube,
+    quiet: Silence,
+    patient_id: str,
+    p: int,
+    index: int,
+    k: int,
+    config: DetectConfig,
+) -> Signal:
+    """The data_gap of row ``p`` on cube day ``index`` (``k`` in ``quiet``'s judged days)."""
+    day = cube.day(index)
+    silent = quiet.silent[p, k]
+    last = int(quiet.last_seen[p, k][silent].max())
+    # nothing for as many nights as make a week silent: it stopped; else it comes too rarely
+    stopped = index - last > config.gap_window - config.gap_min_nights
+    return Signal(
+        patient_id=patient_id,
+        kind="data_gap",
+        severity="info",
+        fired_on=day,
+        window_start=day - timedelta(days=config.gap_window - 1),
+        window_end=day,
+        explanation=gap_sentence(
+            stopped=_sources(silent),
+            going=_sources(quiet.regular[p, k] & ~silent),
+            last=cube.day(last),
+            paused=bool(quiet.sleep_gap[p, k]),
+            nights=0 if stopped else int(quiet.recent[p, k][silent].max()),
+            window=config.gap_window,
+        ),
+        detector=GAPS,
+        detector_version=config.version,
+    )
 
 
 def _lead_ranks(
@@ -188,7 +216,7 @@ def _lead_ranks(
         if active.size == 0:
             break
         day = range(first + k, first + k + 1)
-        gap, _ = gap_days(cube.has_sleep[block][active], day, config)
+        gap = silence(cube.present[block][active], day, config).sleep_gap
         rank = judge(now.raw[active], now.adjusted[active], gap, day, config).fused.rank[:, 0]
         earlier[active, k] = rank
         active = active[rank < best[active]]
@@ -246,6 +274,10 @@ def _changes(
         )
         rests_on.append(int(eff.nights[0, c]))
     return tuple(out), tuple(rests_on), int(eff.shift_nights[0])
+
+
+def _sources(flags: np.ndarray) -> tuple[str, ...]:
+    return tuple(name for (name, _), on in zip(SOURCES, flags, strict=True) if on)
 
 
 def _direction(metric: str, sign: int) -> Direction:

@@ -8,12 +8,15 @@ Each simulated day is one transaction, in the order the live service would see i
 * every PHQ-9 entry answered that day (UTC) is submitted at its own answer time and judged at
   once, through ``submit_phq9_many``: the code of the PHQ-9 route's ``submit_phq9``, given the
   day's submissions together;
-* at ``DETECTION_AT`` the scheduler's detection job (``run_due_detection``) judges the day for
-  the patients with new data, opening alerts and queueing their webhook deliveries;
+* at ``DETECTION_AT`` the scheduler's nightly sweep judges the day for every patient, those
+  who sent nothing included (a wearable that stops syncing is told by its silence), through
+  the detection job (``run_due_detection`` with every patient marked), opening alerts and
+  queueing their webhook deliveries;
 * at ``CARE_TEAM_AT``, with a care-team policy (``resolve_after`` days), the replay's care team
   resolves the alerts that first fired that long ago (see ``api.replay.care_team``).
 
-The scheduler's other detection job, the 03:00 UTC sweep over every patient, is not replayed.
+The live service judges a patient when new data arrives and sweeps every patient once a
+night; here the day-end sweep covers both, judging each patient once a day with the day's data.
 
 Nights and answers dated before the first replayed day are stored beforehand as history,
 without judgement; anything after the last replayed day is left out.
@@ -45,6 +48,8 @@ NIGHTS_SYNC = time(12, 0)
 ARRIVES_ON = "_arrives_on"
 DETECTION_AT = time(23, 0)
 CARE_TEAM_AT = time(23, 30)
+#: patients per UPDATE of the day-end sweep's marks (well under any bound-parameter limit)
+MARK_CHUNK = 900
 
 #: called after each simulated day with (days done, days in all, the day)
 DayProgress = Callable[[int, int, date], None]
@@ -114,6 +119,7 @@ def replay_days(
                 clock=clock,
                 timings=timings,
                 policy=policy,
+                everyone=patient_ids,
             )
         if progress is not None:
             progress(done, len(days), day)
@@ -128,8 +134,10 @@ def replay_day(
     clock: FixedClock,
     timings: Timings,
     policy: CareTeamPolicy | None = None,
+    everyone: Sequence[str] = (),
 ) -> None:
-    """One simulated day, in the caller's unit of work."""
+    """One simulated day, in the caller's unit of work; the day-end sweep judges ``everyone``
+    (and the patients marked by the day's data)."""
     session = work.session
     if nights is not None and nights.height:
         clock.set(at(day, NIGHTS_SYNC))
@@ -147,6 +155,8 @@ def replay_day(
             )
     clock.set(at(day, DETECTION_AT))
     with timings.measure("detection job"):
+        for lo in range(0, len(everyone), MARK_CHUNK):
+            mark_due(session, everyone[lo : lo + MARK_CHUNK], now=clock.now())
         run_due_detection(work, now=clock.now())
     if policy is not None:
         clock.set(at(day, CARE_TEAM_AT))

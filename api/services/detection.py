@@ -25,10 +25,11 @@ CLEAR_CHUNK = 900
 def lookback_days(config: DetectConfig) -> int:
     """How many days before ``day`` detect_day reads to judge it: its baseline and evidence
     windows (``history_nights``, the judged night included) and the refractory period before
-    them, whose earlier candidate days decide whether ``day`` opens a new episode. Nights before
-    that are never read, so leaving them out changes no signal."""
+    them, whose earlier candidate days decide whether ``day`` opens a new episode, and the
+    calendar's reference nights before all that (``calendar_nights``). Nights before that are
+    never read, so leaving them out changes no signal."""
     lead = max(config.refractory_days, config.gap_refractory_days)
-    return lead + config.history_nights - 1
+    return lead + config.history_nights - 1 + config.calendar_nights
 
 
 def run_detection(

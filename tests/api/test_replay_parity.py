@@ -148,6 +148,8 @@ def live_alerts(tmp_path: Path, resolve_after: int | None) -> pl.DataFrame:
                 assert posted.status_code == 201, posted.text
             clock.set(datetime.combine(day, time(23), UTC))
             scheduler.detect_due()
+            # the nightly sweep over every patient, which the replay runs at each day's end
+            scheduler.detect_everyone()
             if resolve_after:
                 clock.set(datetime.combine(day, time(23, 30), UTC))
                 due = (day - timedelta(days=resolve_after)).isoformat()

@@ -9,7 +9,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from api.db import make_session_factory, transaction
-from api.services.detection import detection_inputs
+from api.services.detection import detection_inputs, lookback_days
 from api.services.nights import load_nights, store_nights
 from api.services.patients import ensure_patient
 from api.services.phq9 import load_phq9, store_phq9, submit_phq9_many
@@ -59,7 +59,8 @@ def test_the_detection_window_gives_the_signals_of_the_whole_history(engine: Eng
         for offset in range(200):
             day = cohort.start + timedelta(days=offset)
             nights, answers = detection_inputs(s, patient_ids=ids, day=day, config=config)
-            assert nights["date"].min() >= day - timedelta(days=100)
+            assert nights["date"].min() >= day - timedelta(days=lookback_days(config))
+            assert lookback_days(config) <= 150
             windowed = _signals(detect_day(nights, answers, day, config))
             whole = _signals(detect_day(every_night, every_answer, day, config))
             assert windowed == whole

@@ -112,8 +112,12 @@ class DetectConfig:
     thin_share: float = 0.6
 
     # wear: steps count only on days the device was worn, seen as a night with sleep or a
-    # resting heart rate (a day of few steps and no heart rate is an unworn device, not data)
+    # resting heart rate (a day of few steps and no heart rate is an unworn device, not data),
+    # and with at least ``steps_min_worn`` steps: a worn tracker counts more than that on any
+    # day spent out of bed, while a watch left on the charger after a night's sleep (a resting
+    # heart rate, 42 steps) does not; wear-time rules of activity-tracker research drop such days
     steps_need_wear: bool = True
+    steps_min_worn: float = 500.0
 
     # calendar effects: each night, the cohort's median deviation from each person's median
     # of a reference window (``common_ref_nights`` nights ending ``common_ref_lag`` nights

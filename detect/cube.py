@@ -89,5 +89,6 @@ def night_cube(
         worn = has_sleep.copy()
         if "resting_hr_bpm" in names:
             worn |= ~np.isnan(values[..., names.index("resting_hr_bpm")])
-        values[..., names.index("steps")][~worn] = np.nan
+        steps = values[..., names.index("steps")]
+        steps[~worn | (steps < config.steps_min_worn)] = np.nan
     return NightCube(patients, first, values, has_sleep, present)

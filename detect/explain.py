@@ -65,7 +65,8 @@ def passive_sentence(
     rests_on: tuple[int, ...] = (),
     thin_share: float = 0.6,
 ) -> str:
-    """The strongest change first, with the length of the evidence, then the others. A
+    """The changes in their order (detect.pipeline puts the strongest change that can raise an
+    alert first), the first with the length of the evidence. A
     change measured on fewer than ``thin_share`` of the nights (``rests_on``, one count per
     change) says on how many it rests."""
     span = f"over the last {nights} night{'s' if nights != 1 else ''}"
@@ -76,8 +77,7 @@ def passive_sentence(
     def thin(seen: int) -> str:
         return f" (measured on {seen} of the {nights} nights)" if seen < thin_share * nights else ""
 
-    ordered = sorted(zip(changes, counts, strict=True), key=lambda cs: -abs(cs[0].z))
-    (top, seen), *rest = ordered
+    (top, seen), *rest = zip(changes, counts, strict=True)
     first = clause(top)
     parts = [f"{first[0].upper()}{first[1:]} {span}{thin(seen)}"]
     parts += [f"{clause(c)}{thin(n)}" for c, n in rest]

@@ -273,7 +273,15 @@ def _changes(
             )
         )
         rests_on.append(int(eff.nights[0, c]))
-    return tuple(out), tuple(rests_on), int(eff.shift_nights[0])
+    # the metrics that can raise an alert first, each kind strongest first: the sentence leads
+    # with what the alert is about
+    supporting = {c.name for c in config.channels if c.supporting}
+    order = sorted(range(len(out)), key=lambda i: (out[i].metric in supporting, -abs(out[i].z)))
+    return (
+        tuple(out[i] for i in order),
+        tuple(rests_on[i] for i in order),
+        int(eff.shift_nights[0]),
+    )
 
 
 def _sources(flags: np.ndarray) -> tuple[str, ...]:

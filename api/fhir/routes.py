@@ -46,6 +46,10 @@ class FhirRoute(APIRoute):
     recorded the outcome in the audit log."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if any(ord(char) < 32 or ord(char) == 127 for char in scope["path"]):
+            # no id phenowatch gives out holds one, and the audit log records the path
+            await error_response(404, "no such FHIR resource")(scope, receive, send)
+            return
         refusal = not_acceptable(Request(scope))
         if refusal is not None:
             await refusal(scope, receive, send)

@@ -28,6 +28,7 @@ from api.services.tokens import Principal
 from api.settings import Settings
 from api.unit_of_work import unit_of_work
 from ingest.errors import IngestError
+from ingest.read_report import ReadWarning
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class UploadWorker:
             with self._heartbeat(upload_id, attempt, lease):
                 loaded = ingest.load(path, patient_id=patient_id, display=filename)
                 nights = ingest.build_nights(loaded.samples)
-        except IngestError as error:
+        except IngestError as error:  # nothing at all could be read: the message names the files
             self._fail(upload_id, attempt, patient_id, path, str(error))
             return upload_id
         except FileNotFoundError:
@@ -84,6 +85,17 @@ class UploadWorker:
         except Exception:
             log.exception("upload %s: unexpected error while reading; will retry", upload_id)
             self._release(upload_id, attempt)
+            return upload_id
+        if nights.is_empty() and loaded.phq9.is_empty():
+            read = ", ".join(name for name, _ in loaded.read)
+            self._fail(
+                upload_id,
+                attempt,
+                patient_id,
+                path,
+                f"{filename}: no sleep, heart rate, step or PHQ-9 data was found in {read}",
+                loaded.warnings,
+            )
             return upload_id
         with unit_of_work(
             self.factory, clock=self.clock, public_url=self.settings.public_url
@@ -101,7 +113,13 @@ class UploadWorker:
                     work, patient_id=patient_id, entries=loaded.phq9, actor=self.name, now=now
                 )
                 phq9_added = int(loaded.phq9["answered_at"].is_not_null().sum())
-            uploads.finish(held, now=now, nights_added=added, phq9_added=phq9_added)
+            uploads.finish(
+                held,
+                now=now,
+                nights_added=added,
+                phq9_added=phq9_added,
+                warnings=loaded.warnings,
+            )
             mark_for_detection(session, patient_id=patient_id, now=now)
             self._audit(session, upload_id, patient_id, "done")
             if self.before_commit is not None:
@@ -160,13 +178,19 @@ class UploadWorker:
             thread.join()
 
     def _fail(
-        self, upload_id: str, attempt: int, patient_id: str, path: Path, message: str
+        self,
+        upload_id: str,
+        attempt: int,
+        patient_id: str,
+        path: Path,
+        message: str,
+        warnings: list[ReadWarning] | None = None,
     ) -> None:
         with unit_of_work(self.factory, clock=self.clock) as work:
             held = uploads.hold(work.session, upload_id=upload_id, attempt=attempt)
             if held is None:
                 return
-            uploads.fail(held, now=self.clock.now(), message=message)
+            uploads.fail(held, now=self.clock.now(), message=message, warnings=warnings)
             self._audit(work.session, upload_id, patient_id, "failed")
         path.unlink(missing_ok=True)
         log.info("upload %s failed", upload_id)  # the message may quote the file: not logged

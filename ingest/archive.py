@@ -1,24 +1,31 @@
 """Members of an upload: a single file, a folder, or a zip, read safely.
 
-Every upload is seen as a flat list of members (a path and a way to open it). Zip archives are
-checked whole before any member is read: an absolute or ``..`` member path, a total uncompressed
-size over the limit, or a compression ratio typical of zip bombs refuses the archive without
-expanding it. Nested archives are not opened.
+Every upload is seen as a flat list of members (a path and a way to open it); ``opened`` is the
+one way every entry point (``phenowatch nights``, uploads, ``replay``) lists them. Zip archives
+are checked whole before any member is read: an absolute or ``..`` member path, a total
+uncompressed size over the limit, or a compression ratio typical of zip bombs refuses the archive
+without expanding it. A zip inside a folder or inside a zip (people zip the folder that holds the
+vendor's zip) is opened the same way, up to ``Limits.max_depth`` archives deep; the bytes of
+every level count against one ``max_total_bytes``. A nested zip that cannot be opened (broken,
+hostile, too deep) becomes a member that carries its error, so that its siblings still load.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
+from tempfile import TemporaryDirectory
 from typing import IO, Any, cast
 
-from ingest.errors import MalformedFileError, UnsafeInputError
+from ingest.errors import IngestError, MalformedFileError, UnsafeInputError
 
 HEAD_BYTES = 64 * 1024
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -34,6 +41,8 @@ class Limits:
     max_ratio: float = 250.0
     #: the ratio is only judged on members larger than this, tiny files compress oddly
     ratio_floor_bytes: int = 1024 * 1024
+    #: zips inside zips (or inside a folder) opened at most this many archives deep
+    max_depth: int = 3
 
 
 DEFAULT_LIMITS = Limits()
@@ -48,6 +57,10 @@ class Member:
     path: str
     size: int | None
     opener: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+    #: the file on disk, when the member is one (not a zip member)
+    file: Path | None = field(default=None, compare=False)
+    #: set on a nested archive that could not be opened: the member is refused with it
+    error: IngestError | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -89,9 +102,80 @@ def iter_members(
         if is_zip(magic):
             yield from _zip_members(_opener(path), label, limits)
         else:
-            yield Member(label, path.name, path.stat().st_size, _opener(path))
+            yield Member(label, path.name, path.stat().st_size, _opener(path), path)
     else:
         raise MalformedFileError(label, "no such file or folder")
+
+
+@contextmanager
+def opened(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    display: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[list[Member]]:
+    """Every member of ``source`` with nested zips opened (see the module's docstring), valid
+    inside the ``with`` block: a zip inside a zip is copied to a scratch folder removed on exit."""
+    with ExitStack() as stack:
+        scratch: list[Path] = []
+
+        def folder() -> Path:
+            if not scratch:
+                scratch.append(Path(stack.enter_context(TemporaryDirectory(prefix="phenowatch-"))))
+            return scratch[0]
+
+        top = list(iter_members(source, display=display, limits=limits))
+        budget = [limits.max_total_bytes - sum(m.size or 0 for m in top)]
+        # archives already open around the top members: none in a folder, the zip itself else
+        depth = 0 if not isinstance(source, bytes) and Path(source).is_dir() else 1
+        yield list(_expand(top, depth, limits, budget, folder))
+
+
+def _expand(
+    members: list[Member],
+    depth: int,
+    limits: Limits,
+    budget: list[int],
+    scratch: Callable[[], Path],
+) -> Iterator[Member]:
+    for member in members:
+        try:
+            nested = is_zip(member.head(4))
+        except IngestError as error:
+            yield replace(member, error=error)
+            continue
+        if not nested:
+            yield member
+            continue
+        try:
+            inner = _nested_members(member, depth, limits, budget, scratch)
+        except IngestError as error:
+            yield replace(member, error=error)
+            continue
+        yield from _expand(inner, depth + 1, limits, budget, scratch)
+
+
+def _nested_members(
+    member: Member, depth: int, limits: Limits, budget: list[int], scratch: Callable[[], Path]
+) -> list[Member]:
+    """The members of a zip found inside a folder or a zip, checked like any upload's zip."""
+    if depth + 1 > limits.max_depth:
+        raise UnsafeInputError(
+            member.display, f"a zip nested more than {limits.max_depth} archives deep: not opened"
+        )
+    path = member.file
+    if path is None:  # a zip inside a zip: copied out (its size was counted with its archive)
+        path = scratch() / f"{sum(1 for _ in scratch().iterdir())}.zip"
+        with member.open() as src, path.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+    inner = list(iter_members(path, display=member.display, limits=limits))
+    budget[0] -= sum(m.size or 0 for m in inner)
+    if budget[0] < 0:
+        raise UnsafeInputError(
+            member.display,
+            f"the upload expands to more than the limit of {limits.max_total_bytes} bytes",
+        )
+    return inner
 
 
 def _opener(path: Path) -> Callable[[], IO[bytes]]:
@@ -109,7 +193,7 @@ def _dir_members(root: Path, label: str) -> Iterator[Member]:
             if fname.startswith(".") or full.is_symlink():
                 continue  # .DS_Store and links that could point outside the upload
             rel = full.relative_to(root).as_posix()
-            yield Member(f"{label}/{rel}", rel, full.stat().st_size, _opener(full))
+            yield Member(f"{label}/{rel}", rel, full.stat().st_size, _opener(full), full)
 
 
 def _unsafe_name(name: str) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 
 from ingest import schema
-from ingest.archive import DEFAULT_LIMITS, Limits, Member, iter_members
+from ingest.archive import DEFAULT_LIMITS, Limits, Member, opened
 from ingest.duplicates import without_exact_duplicates
 from ingest.errors import IngestError, NothingReadError, UnknownFormatError
 from ingest.formats import (
@@ -111,48 +111,59 @@ def load(
     options = ParseOptions(patient_id=patient_id, progress=progress, metrics=metrics)
     if isinstance(sources, (str, os.PathLike, bytes)):
         sources = [sources]  # type: ignore[list-item]
-    sample_frames: list[pl.DataFrame] = []
-    phq9_frames: list[pl.DataFrame] = []
-    out = Loaded(schema.empty(schema.SAMPLES), schema.empty(schema.PHQ9))
-    lone: IngestError | None = None
-    errors: list[IngestError] = []
+    reading = _Reading(options)
     for source in sources:
         label = display or ("<upload>" if isinstance(source, bytes) else str(source))
-        members = list(iter_members(source, display=label, limits=limits))
-        single = len(members) == 1 and members[0].display == label
-        member_options = replace(options, siblings=tuple(members))
-        for member in members:
-            try:
-                fmt = recognise(member)
-                if fmt is None:
-                    if single:
-                        lone = lone or UnknownFormatError(label, NOT_READ)
-                    out.skipped.append(member.display)
-                    continue
-                frame = fmt.parse(member, member_options)
-                kind = schema.SAMPLES if fmt.kind == "samples" else schema.PHQ9
-                frame = schema.validate(frame, kind, member.display)
-            except IngestError as error:
-                options.skips.forget(member.display)
-                errors.append(error)
-                out.refused.append((member.display, _why(error, member)))
-                continue
-            (sample_frames if fmt.kind == "samples" else phq9_frames).append(frame)
-            out.read.append((member.display, fmt.name))
+        with opened(source, display=label, limits=limits) as members:
+            reading.read(members)
+    out = reading.out
     if not out.read:
-        if len(errors) + len(out.skipped) == 1:  # one file seen: its own error says it all
-            if errors:
-                raise errors[0]
-            if lone is not None:
-                raise lone
+        if len(reading.errors) + len(out.skipped) == 1:  # one file seen: its error says it all
+            raise (
+                reading.errors[0]
+                if reading.errors
+                else UnknownFormatError(out.skipped[0], NOT_READ)
+            )
         raise NothingReadError(
             display or ", ".join(str(s) for s in sources if not isinstance(s, bytes)),
             f"{NOT_FOUND}; files seen: "
             + ("; ".join(w.sentence() for w in out.warnings) or "none"),
         )
-    if sample_frames:
-        out.samples = without_exact_duplicates(pl.concat(sample_frames)).sort("start", "metric")
-    if phq9_frames:
-        out.phq9 = pl.concat(phq9_frames).unique(maintain_order=True)
+    if reading.samples:
+        out.samples = without_exact_duplicates(pl.concat(reading.samples)).sort("start", "metric")
+    if reading.phq9:
+        out.phq9 = pl.concat(reading.phq9).unique(maintain_order=True)
     out.skipped_records = options.skips.warnings()
     return out
+
+
+class _Reading:
+    """What one load has read so far."""
+
+    def __init__(self, options: ParseOptions) -> None:
+        self.options = options
+        self.out = Loaded(schema.empty(schema.SAMPLES), schema.empty(schema.PHQ9))
+        self.errors: list[IngestError] = []
+        self.samples: list[pl.DataFrame] = []
+        self.phq9: list[pl.DataFrame] = []
+
+    def read(self, members: list[Member]) -> None:
+        member_options = replace(self.options, siblings=tuple(members))
+        for member in members:
+            try:
+                if member.error is not None:
+                    raise member.error
+                fmt = recognise(member)
+                if fmt is None:
+                    self.out.skipped.append(member.display)
+                    continue
+                frame = fmt.parse(member, member_options)
+                kind = schema.SAMPLES if fmt.kind == "samples" else schema.PHQ9
+                frame = schema.validate(frame, kind, member.display)
+            except IngestError as error:
+                self.options.skips.forget(member.display)
+                self.errors.append(error)
+                self.out.refused.append((member.display, _why(error, member)))
+                continue
+            (self.samples if fmt.kind == "samples" else self.phq9).append(frame)
+            self.out.read.append((member.display, fmt.name))

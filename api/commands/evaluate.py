@@ -81,10 +81,7 @@ def load_cohort_folder(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Nights and PHQ-9 entries rebuilt from every patient sub-folder's files."""
     nights, answers = [], []
     for patient in sorted(p for p in folder.iterdir() if p.is_dir()):
-        # each entry on its own: ingest.load opens a zip given directly, not one in a folder
-        loaded = ingest.load(
-            sorted(patient.iterdir()), patient_id=patient.name, metrics=NIGHTS_METRICS
-        )
+        loaded = ingest.load(patient, patient_id=patient.name, metrics=NIGHTS_METRICS)
         nights.append(build_nights(loaded.samples))
         answers.append(loaded.phq9)
     return (

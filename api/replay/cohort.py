@@ -67,20 +67,15 @@ def read_patient(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """One patient folder as (nights, PHQ-9 entries, what was left out); raises IngestError
     only when nothing of it could be read.
 
-    Each entry of the folder is a source of its own, as ``phenowatch evaluate`` reads them
-    (``ingest.load`` opens a zip handed to it, not one lying inside a folder it lists). A file
-    that fails is left out and named; the patient's other files and PHQ-9 answers still go
-    through."""
+    The folder is read as an upload of it would be (zips inside it opened). A file that fails
+    is left out and named; the patient's other files and PHQ-9 answers still go through."""
     patient_id = folder.name
     if not PATIENT_ID.match(patient_id):
         raise IngestError(
             str(folder),
             "a patient folder is named by its id: 1-64 letters, digits, '.', '_' or '-'",
         )
-    sources = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-    if not sources:
-        raise IngestError(str(folder), "the folder is empty")
-    loaded = load(sources, patient_id=patient_id, metrics=NIGHTS_METRICS)
+    loaded = load(folder, patient_id=patient_id, metrics=NIGHTS_METRICS)
     nights = build_nights(loaded.samples) if loaded.samples.height else empty(NIGHTS)
     return nights, loaded.phq9, [w.sentence() for w in loaded.warnings]
 

@@ -69,6 +69,18 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class UploadWarningOut(BaseModel):
+    """Something the upload left out. ``kind``: ``file_refused`` (a broken file, ``reason`` is
+    its error), ``file_not_read`` (no known format) or ``record_skipped`` (``count`` records of
+    ``file`` skipped for ``reason``, ``record`` names the first)."""
+
+    kind: str
+    file: str
+    reason: str
+    record: str | None = None
+    count: int = 1
+
+
 class UploadOut(BaseModel):
     id: str
     patient_id: str
@@ -81,6 +93,8 @@ class UploadOut(BaseModel):
     nights_added: int | None = None
     phq9_added: int | None = None
     error: str | None = None
+    #: files and records left out, each naming its file
+    warnings: list[UploadWarningOut] = Field(default_factory=list)
     duplicate: bool = False
 
     @classmethod
@@ -97,6 +111,7 @@ class UploadOut(BaseModel):
             nights_added=upload.nights_added,
             phq9_added=upload.phq9_added,
             error=upload.error,
+            warnings=[UploadWarningOut(**w) for w in upload.warnings or []],
             duplicate=duplicate,
         )
 

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from api.services.errors import NotFound
 from api.services.patients import visible_patients
 from api.services.tokens import Principal
 from api.store import Patient, Upload
+from ingest.read_report import ReadWarning
 
 
 @dataclass(frozen=True)
@@ -143,22 +145,47 @@ def extend_lease(session: Session, *, upload_id: str, attempt: int, until: datet
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+#: warnings kept per upload; a Takeout of thousands of unread files is summed up in one more
+MAX_WARNINGS = 200
+
+
 def finish(
-    upload: Upload, *, now: datetime, nights_added: int | None = None, phq9_added: int | None = None
+    upload: Upload,
+    *,
+    now: datetime,
+    nights_added: int | None = None,
+    phq9_added: int | None = None,
+    warnings: list[ReadWarning] | None = None,
 ) -> None:
     upload.status = "done"
     upload.nights_added = nights_added
     upload.phq9_added = phq9_added
     upload.error = None
+    upload.warnings = _kept(warnings or [])
     upload.lease_until = None
     upload.finished_at = now
 
 
-def fail(upload: Upload, *, now: datetime, message: str) -> None:
+def fail(
+    upload: Upload, *, now: datetime, message: str, warnings: list[ReadWarning] | None = None
+) -> None:
     upload.status = "failed"
     upload.error = message
+    upload.warnings = _kept(warnings or [])
     upload.lease_until = None
     upload.finished_at = now
+
+
+def _kept(warnings: list[ReadWarning]) -> list[dict[str, Any]]:
+    kept = [w.as_dict() for w in warnings[:MAX_WARNINGS]]
+    if len(warnings) > MAX_WARNINGS:
+        rest = warnings[MAX_WARNINGS:]
+        kept.append(
+            ReadWarning(
+                "more", f"{len(rest)} more", f"{len(rest)} more files or record groups left out"
+            ).as_dict()
+        )
+    return kept
 
 
 def release(upload: Upload) -> None:

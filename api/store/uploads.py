@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.store.base import Base
@@ -34,6 +35,8 @@ class Upload(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    #: what the upload left out, each naming its file (``ingest.read_report.ReadWarning``)
+    warnings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     nights_added: Mapped[int | None]
     phq9_added: Mapped[int | None]
     created_at: Mapped[datetime]

@@ -114,3 +114,14 @@ def test_phq9_files_alone_give_an_empty_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "wrote 0 nights" in result.stdout
     assert pl.read_csv(out).columns == list(NIGHTS)
+
+
+def test_a_zip_inside_a_folder_is_read(tmp_path: Path) -> None:
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.copy(FIXTURES / "apple_health" / "export.zip", upload / "export.zip")
+    out = tmp_path / "nights.csv"
+    result = runner.invoke(app, ["nights", str(upload), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "sleep from apple_health" in result.stdout
+    assert f"not read: {upload}/export.zip!apple_health_export/export_cda.xml" in result.stdout

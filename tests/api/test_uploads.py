@@ -3,7 +3,9 @@ bad input ends as a clear failure that stores nothing."""
 
 from __future__ import annotations
 
+import io
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,6 +147,76 @@ def test_bad_input_fails_the_upload_with_the_parsers_message_and_stores_nothing(
     assert _count(engine, Night) == 0
     with make_session_factory(engine)() as s:
         assert s.get(Patient, "p1").detection_due_at is None  # type: ignore[union-attr]
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _post(client: TestClient, world: World, name: str, content: bytes) -> str:
+    response = client.post(
+        f"/v1/patients/p1/uploads?filename={name}", content=content, headers=world.auth(world.p1)
+    )
+    assert response.status_code == 202
+    return str(response.headers["Location"])
+
+
+def test_a_zipped_folder_holding_the_vendors_zip_is_read_and_what_was_left_out_is_listed(
+    client: TestClient, world: World, engine: Engine, settings: Settings, clock: FixedClock
+) -> None:
+    merged = FIXTURES / "fitbit" / "merged"
+    body = _zip_bytes(
+        {
+            "Health/export.zip": APPLE_ZIP.read_bytes(),
+            "fitbit/sleep.json": (merged / "sleep.json").read_bytes(),
+            "fitbit/steps.json": b'[{"dateTime": "2020-03-28 09:00:00", "va',
+            "notes.txt": b"slept badly",
+        }
+    )
+    status_url = _post(client, world, "phone.zip", body)
+    _worker(engine, settings, clock).drain()
+    upload = client.get(status_url, headers=world.auth(world.p1)).json()
+    assert upload["status"] == "done" and upload["nights_added"] > 4
+    left_out = {(w["kind"], w["file"]): w for w in upload["warnings"]}
+    assert ("file_not_read", "phone.zip!notes.txt") in left_out
+    refused = left_out[("file_refused", "phone.zip!fitbit/steps.json")]
+    assert "not valid JSON" in refused["reason"]
+    skipped = left_out[("record_skipped", "phone.zip!fitbit/sleep.json")]
+    assert skipped["count"] == 1 and "'unknown'" in skipped["reason"]
+    assert "logId 30000000002" in skipped["record"]
+
+
+def test_an_upload_of_which_nothing_could_be_read_fails_naming_the_files_it_saw(
+    client: TestClient, world: World, engine: Engine, settings: Settings, clock: FixedClock
+) -> None:
+    body = _zip_bytes(
+        {"notes.txt": b"slept badly", "sleep-2024-01-10.json": b'[{"logId": 1, "dateOfSleep": '}
+    )
+    status_url = _post(client, world, "upload.zip", body)
+    _worker(engine, settings, clock).drain()
+    upload = client.get(status_url, headers=world.auth(world.p1)).json()
+    assert upload["status"] == "failed"
+    assert upload["error"].startswith("upload.zip: no export phenowatch reads was found in it")
+    assert "upload.zip!notes.txt" in upload["error"]
+    assert "refused upload.zip!sleep-2024-01-10.json" in upload["error"]
+    assert _count(engine, Night) == 0
+
+
+def test_an_upload_with_no_data_in_its_files_fails(
+    client: TestClient, world: World, engine: Engine, settings: Settings, clock: FixedClock
+) -> None:
+    score = FIXTURES / "fitbit" / "takeout" / "Fitbit" / "Sleep Score" / "sleep_score.csv"
+    status_url = _post(client, world, "scores.zip", _zip_bytes({"s.csv": score.read_bytes()}))
+    _worker(engine, settings, clock).drain()
+    upload = client.get(status_url, headers=world.auth(world.p1)).json()
+    assert upload["status"] == "failed"
+    assert upload["error"] == (
+        "scores.zip: no sleep, heart rate, step or PHQ-9 data was found in scores.zip!s.csv"
+    )
 
 
 def test_an_empty_body_is_a_problem_not_an_upload(client: TestClient, world: World) -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from ingest.archive import Limits
-from ingest.errors import MalformedFileError, UnknownFormatError, UnsafeInputError
+from ingest.errors import MalformedFileError, UnsafeInputError
 from ingest.load import load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 EXPORT_XML = FIXTURES / "apple_health" / "export_v14.xml"
 EXPORT_ZIP = FIXTURES / "apple_health" / "export.zip"
+MERGED_SLEEP = Path("fitbit") / "merged" / "sleep.json"
 MIB = 1024 * 1024
 
 
@@ -111,13 +112,80 @@ def test_member_with_a_damaged_deflate_stream_is_refused(tmp_path: Path) -> None
         load(damaged)
 
 
-def test_zip_inside_a_zip_is_not_opened(tmp_path: Path) -> None:
-    outer = tmp_path / "upload.zip"
-    with zipfile.ZipFile(outer, "w") as zf:
-        zf.write(EXPORT_ZIP, "export.zip")
+def _zip(path: Path, members: dict[str, Path | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in members.items():
+            if isinstance(content, Path):
+                zf.write(content, name)
+            else:
+                zf.writestr(name, content)
+    return path
 
-    with pytest.raises(UnknownFormatError, match="no export phenowatch reads was found"):
-        load(outer)
+
+def test_a_zip_inside_a_zip_is_read_like_the_zip_itself(tmp_path: Path) -> None:
+    outer = _zip(tmp_path / "upload.zip", {"Health/export.zip": EXPORT_ZIP})
+    direct = load(EXPORT_ZIP, patient_id="p")
+    nested = load(outer, patient_id="p")
+    assert nested.samples.equals(direct.samples)
+    prefix = f"{outer}!Health/export.zip!"
+    assert [name.removeprefix(prefix) for name, _ in nested.read] == [
+        name.removeprefix(f"{EXPORT_ZIP}!") for name, _ in direct.read
+    ]
+    assert [name.removeprefix(prefix) for name in nested.skipped] == [
+        name.removeprefix(f"{EXPORT_ZIP}!") for name in direct.skipped
+    ]
+
+
+def test_a_zip_inside_a_folder_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "p01"
+    folder.mkdir()
+    shutil.copy(EXPORT_ZIP, folder / "export.zip")
+    shutil.copytree(FIXTURES / "fitbit" / "merged", folder / "fitbit")
+    loaded = load(folder, patient_id="p")
+    assert {fmt for _, fmt in loaded.read} == {
+        "apple_health",
+        "fitbit_sleep_json",
+        "fitbit_resting_heart_rate",
+        "fitbit_steps",
+    }
+    assert set(loaded.sources) == {"apple_health", "fitbit"}
+
+
+def test_zips_nested_deeper_than_the_limit_are_refused_by_name(tmp_path: Path) -> None:
+    inner = _zip(tmp_path / "1.zip", {"export.zip": EXPORT_ZIP})
+    middle = _zip(tmp_path / "2.zip", {"1.zip": inner})
+    outer = _zip(tmp_path / "3.zip", {"2.zip": middle, "sleep.json": FIXTURES / MERGED_SLEEP})
+    loaded = load(outer, limits=Limits(max_depth=3))
+    assert loaded.read == [(f"{outer}!sleep.json", "fitbit_sleep_json")]
+    [(name, why)] = loaded.refused
+    assert name == f"{outer}!2.zip!1.zip!export.zip"
+    assert why == "a zip nested more than 3 archives deep: not opened"
+    assert len(load(outer, limits=Limits(max_depth=4)).read) == 2
+
+
+def test_a_bomb_inside_a_zip_is_refused_by_name_without_expanding_it(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.zip"
+    with (
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf,
+        zf.open("export.xml", "w", force_zip64=True) as member,
+    ):
+        for _ in range(50):
+            member.write(bytes(MIB))
+    outer = _zip(tmp_path / "upload.zip", {"bomb.zip": bomb, "sleep.json": FIXTURES / MERGED_SLEEP})
+    loaded = load(outer)
+    assert loaded.read == [(f"{outer}!sleep.json", "fitbit_sleep_json")]
+    [(name, why)] = loaded.refused
+    assert name == f"{outer}!bomb.zip" and "refused as a zip bomb" in why
+
+
+def test_nested_zips_share_one_size_limit(tmp_path: Path) -> None:
+    outer = _zip(tmp_path / "upload.zip", {"a.zip": EXPORT_ZIP, "b/a.zip": EXPORT_ZIP})
+    one = sum(i.file_size for i in zipfile.ZipFile(EXPORT_ZIP).infolist())
+    budget = 2 * EXPORT_ZIP.stat().st_size + one + one // 2  # the two zips and one export
+    loaded = load(outer, limits=Limits(max_total_bytes=budget))
+    assert len(loaded.read) == 1
+    [(name, why)] = loaded.refused
+    assert name == f"{outer}!b/a.zip" and f"more than the limit of {budget}" in why
 
 
 def test_folder_upload_reads_the_export_and_skips_mac_clutter(tmp_path: Path) -> None:

@@ -121,7 +121,9 @@ def _external(request: Request, path: str, query: str = "") -> str:
     return f"{base}{path}" + (f"?{query}" if query else "")
 
 
-def _bundle(request: Request, page: reads.Page) -> Response:
+def _bundle(request: Request, ctx: Context, page: reads.Page) -> Response:
+    """The page as a searchset Bundle; the audit entry names every patient it showed."""
+    ctx.audit.patient_ids.update(p for r in page.resources if (p := _patient_of(r)) is not None)
     items = request.query_params.multi_items()
     self_url = _external(request, request.url.path, urlencode(items))
     next_url = None
@@ -134,12 +136,17 @@ def _bundle(request: Request, page: reads.Page) -> Response:
     )
 
 
-def _audit_patient(ctx: Context, resource: dict[str, Any]) -> None:
-    subject = resource.get("subject") or resource.get("patient") or resource.get("for")
+def _patient_of(resource: dict[str, Any]) -> str | None:
     if resource["resourceType"] == "Patient":
-        ctx.audit.patient_id = resource["id"]
-    elif isinstance(subject, dict):
-        ctx.audit.patient_id = str(subject.get("reference", "")).removeprefix("Patient/")
+        return str(resource["id"])
+    subject = resource.get("subject") or resource.get("patient") or resource.get("for")
+    if isinstance(subject, dict):
+        return str(subject.get("reference", "")).removeprefix("Patient/")
+    return None
+
+
+def _audit_patient(ctx: Context, resource: dict[str, Any]) -> None:
+    ctx.audit.patient_id = _patient_of(resource)
 
 
 def _search_patient(ctx: Context, request: Request) -> None:
@@ -165,7 +172,7 @@ def read_patient(resource_id: str, ctx: CareReader) -> Response:
 @router.api_route("/Patient", methods=_READ, name="fhir_search_patient")
 def search_patient(request: Request, ctx: CareReader) -> Response:
     search = parse("Patient", request.query_params.multi_items())
-    return _bundle(request, reads.search_patients(ctx.session, ctx.principal, search))
+    return _bundle(request, ctx, reads.search_patients(ctx.session, ctx.principal, search))
 
 
 @router.api_route("/Observation/{resource_id}", methods=_READ, name="fhir_read_observation")
@@ -181,7 +188,7 @@ def read_observation(resource_id: str, ctx: CareReader) -> Response:
 def search_observation(request: Request, ctx: CareReader) -> Response:
     _search_patient(ctx, request)
     search = parse("Observation", request.query_params.multi_items())
-    return _bundle(request, reads.search_observations(ctx.session, ctx.principal, search))
+    return _bundle(request, ctx, reads.search_observations(ctx.session, ctx.principal, search))
 
 
 @router.api_route(
@@ -201,7 +208,7 @@ def read_questionnaire_response(resource_id: str, ctx: CareReader) -> Response:
 def search_questionnaire_response(request: Request, ctx: CareReader) -> Response:
     _search_patient(ctx, request)
     search = parse("QuestionnaireResponse", request.query_params.multi_items())
-    return _bundle(request, reads.search_responses(ctx.session, ctx.principal, search))
+    return _bundle(request, ctx, reads.search_responses(ctx.session, ctx.principal, search))
 
 
 # DetectedIssue, Task, Flag: coordinators only, as the alerts of the JSON API
@@ -220,7 +227,9 @@ def _alert_routes(resource_type: str) -> None:
     def search_alerts(request: Request, ctx: Coordinator) -> Response:
         _search_patient(ctx, request)
         search = parse(resource_type, request.query_params.multi_items())
-        return _bundle(request, issues.search(ctx.session, ctx.principal, resource_type, search))
+        return _bundle(
+            request, ctx, issues.search(ctx.session, ctx.principal, resource_type, search)
+        )
 
     router.add_api_route(
         f"/{resource_type}/{{resource_id}}", read_alert, methods=_READ, name=f"fhir_read_{slug}"

@@ -122,6 +122,7 @@ def test_every_fhir_read_is_audited_without_tokens_or_values(
     client.get("/fhir/Observation/sleep-20260301-p1", headers={"Authorization": "Bearer pw_x"})
     client.get(f"/fhir/DetectedIssue/{alert}", headers=world.auth(world.coord_a))
     client.get("/fhir/Task?patient=p1&date=bad", headers=world.auth(world.coord_a))
+    client.get("/fhir/Patient", headers=world.auth(world.coord_a))  # a list: one row a patient
 
     with make_session_factory(engine)() as s:
         rows = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
@@ -132,6 +133,8 @@ def test_every_fhir_read_is_audited_without_tokens_or_values(
         ("anonymous", "fhir_read_observation", None, "unauthenticated"),
         ("user", "fhir_read_detectedissue", "p1", "ok"),
         ("user", "fhir_search_task", "p1", "rejected"),
+        ("user", "fhir_search_patient", "p1", "ok"),
+        ("user", "fhir_search_patient", "p2", "ok"),
     ]
     assert rows[0].resource == "GET /fhir/Observation"
     text = json.dumps([[str(v) for v in vars(r).values()] for r in rows])

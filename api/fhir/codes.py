@@ -133,6 +133,15 @@ MEASURES = (
 )  # fmt: skip
 MEASURE_BY_KEY = {m.key: m for m in MEASURES}
 MEASURE_BY_COLUMN = {m.column: m for m in MEASURES}
+#: nights columns served as no Observation of their own, and the measure that stands for the
+#: night in an alert's evidence (a change of sleep timing rests on the nights' sleep records)
+EVIDENCE_MEASURE = {
+    **MEASURE_BY_COLUMN,
+    "sleep_main_min": MEASURE_BY_KEY["sleep"],
+    "sleep_onset_min": MEASURE_BY_KEY["sleep"],
+    "sleep_midpoint_min": MEASURE_BY_KEY["sleep"],
+    "sleep_irregularity_min": MEASURE_BY_KEY["sleep"],
+}
 
 #: phenowatch alert severity -> DetectedIssue.severity
 ISSUE_SEVERITY = {"urgent": "high", "high": "high", "moderate": "moderate", "info": "low"}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from api.fhir import alerts as alert_resources
 from api.fhir import nights as night_resources
 from api.fhir import phq9 as phq9_resources
-from api.fhir.codes import ISSUE_STATUS, MEASURE_BY_COLUMN, PHENOWATCH, TASK_STATUS
+from api.fhir.codes import EVIDENCE_MEASURE, ISSUE_STATUS, PHENOWATCH, TASK_STATUS
 from api.fhir.reads import Page, day_after, midnight, unknown
 from api.fhir.search import Search
 from api.services.alerts import visible_alerts
@@ -141,7 +141,7 @@ def evidence(session: Session, alert: Alert) -> list[str]:
             refs += [f"QuestionnaireResponse/{base}", f"Observation/{base}"]
         return refs
     metrics = (alert.evidence or {}).get("metrics") or []
-    measures = [MEASURE_BY_COLUMN[m] for m in metrics if m in MEASURE_BY_COLUMN]
+    measures = list(dict.fromkeys(EVIDENCE_MEASURE[m] for m in metrics if m in EVIDENCE_MEASURE))
     if not measures:
         return []
     rows = session.execute(

@@ -6,6 +6,7 @@ Every answer validates against the FHIR R4 models of fhir.resources."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
@@ -16,13 +17,16 @@ import ingest
 from api.app import create_app
 from api.clock import FixedClock
 from api.db import make_session_factory, transaction
+from api.services.alerts import open_alert
 from api.services.nights import store_nights
 from api.services.phq9 import store_phq9
 from api.settings import Settings
 from api.store.webhooks import Delivery
+from api.unit_of_work import UnitOfWork
+from detect.signals import MetricChange
 from tests.api.conftest import World
 from tests.api.fhir_client import canonical, get, search_all
-from tests.api.serve_data import nights_frame, phq9_frame, populate
+from tests.api.serve_data import nights_frame, phq9_frame, populate, signal
 from tests.api.webhook_world import add_endpoint
 
 LOINC = "http://loinc.org"
@@ -277,3 +281,28 @@ def test_a_phq8_is_never_shown_as_a_phq9(
     assert codes.isdisjoint({"44249-1", "44261-6", "44260-8"})
     again = ingest.load(json.dumps(response).encode(), patient_id="p1", display="qr.json").phq9
     assert again["instrument"].to_list() == ["phq8"] and again["total"].to_list() == [5]
+
+
+def test_a_change_of_sleep_timing_rests_on_the_nights_sleep_records(
+    client: TestClient, world: World, engine: Engine, clock: FixedClock
+) -> None:
+    timing = replace(
+        signal("p1"),
+        changes=(MetricChange("sleep_midpoint_min", "shift", 180.0, 290.0, 4.1, None),),
+    )
+    nights = nights_frame("p1", [
+        {"date": date(2026, 2, 20), "sleep_total_min": 400.0, "sleep_midpoint_min": 290.0,
+         "has_sleep": True},
+        {"date": date(2026, 2, 21), "steps": 9000.0, "has_steps": True},
+        {"date": date(2026, 3, 1), "sleep_total_min": 380.0, "sleep_midpoint_min": 300.0,
+         "has_sleep": True},
+    ])  # fmt: skip
+    with transaction(make_session_factory(engine)) as session:
+        store_nights(session, patient_id="p1", nights=nights, now=clock.now())
+        alert = open_alert(UnitOfWork(session), signal=timing, now=clock.now())
+        assert alert is not None
+        alert_id = alert.id
+
+    issue = get(client, f"/fhir/DetectedIssue/{alert_id}", world.coord_a)
+    assert [r["reference"] for r in issue["evidence"][0]["detail"]] == [
+        "Observation/sleep-20260220-p1", "Observation/sleep-20260301-p1"]  # fmt: skip

@@ -1,10 +1,10 @@
-"""The app factory: settings, engine, clock, scheduler and upload worker are built here and
-injected through ``app.state``; nothing is created at import time."""
+"""The app factory: settings, engine and clock are built here and injected through
+``app.state``; the lifespan starts the process's duties (api.lifecycle). Nothing is created at
+import time."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,16 +14,13 @@ from sqlalchemy import Engine
 from api import openapi, problems
 from api.auth_failures import AuthFailures
 from api.clock import Clock, SystemClock
-from api.db import make_engine, make_session_factory, transaction
+from api.db import make_engine, make_session_factory
 from api.fhir.routes import router as fhir_router
+from api.lifecycle import process_lifecycle
 from api.metrics import Metrics
 from api.middleware import BodyLimit, SecurityHeaders
-from api.migrations import upgrade
 from api.routes import admin, alerts, health, patients, uploads, webhooks
-from api.scheduler import Scheduler
-from api.services.tokens import ensure_token
 from api.settings import Settings
-from api.worker import UploadWorker
 
 log = logging.getLogger(__name__)
 
@@ -38,38 +35,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.migrate_on_start:
-            upgrade(engine)
-        if settings.bootstrap_admin_token:
-            with transaction(factory) as session:
-                ensure_token(
-                    session, secret=settings.bootstrap_admin_token, role="admin", now=clock.now()
-                )
-        stop = threading.Event()
-        threads: list[threading.Thread] = []
-        if settings.run_worker:
-            worker = UploadWorker(factory, settings=settings, clock=clock, name="serve-worker")
-            app.state.worker_wakeup = worker.wakeup
-            thread = threading.Thread(target=worker.run, args=(stop,), name="upload-worker")
-            thread.start()
-            threads.append(thread)
-        scheduler = None
-        if settings.run_scheduler:
-            scheduler = Scheduler(engine=engine, factory=factory, settings=settings, clock=clock)
-            scheduler.start()
-            app.state.scheduler = scheduler
-        try:
+        with process_lifecycle(
+            settings=settings, engine=engine, factory=factory, clock=clock
+        ) as running:
+            app.state.worker_wakeup = running.worker_wakeup
+            app.state.scheduler = running.scheduler
             yield
-        finally:
-            stop.set()
-            wakeup = getattr(app.state, "worker_wakeup", None)
-            if wakeup is not None:
-                wakeup.set()
-            for thread in threads:
-                thread.join(timeout=30)
-            if scheduler is not None:
-                scheduler.shutdown()
-            engine.dispose()
 
     app = FastAPI(
         title="phenowatch",

@@ -24,11 +24,10 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.clock import Clock, SystemClock
-from api.db import make_engine, make_session_factory, transaction
+from api.clock import SystemClock
+from api.db import make_engine, make_session_factory
+from api.lifecycle import prepare_database, process_lifecycle
 from api.migrations import upgrade
-from api.scheduler import Scheduler
-from api.services.tokens import ensure_token
 from api.settings import PREFIX, Settings
 from api.worker import UploadWorker
 
@@ -195,16 +194,8 @@ def _start_up(settings: Settings) -> Settings:
     with both done."""
     engine = make_engine(settings.database_url)
     try:
-        if settings.migrate_on_start:
-            upgrade(engine)
-        if settings.bootstrap_admin_token:
-            with transaction(make_session_factory(engine)) as session:
-                ensure_token(
-                    session,
-                    secret=settings.bootstrap_admin_token,
-                    role="admin",
-                    now=SystemClock().now(),
-                )
+        factory = make_session_factory(engine)
+        prepare_database(settings=settings, engine=engine, factory=factory, clock=SystemClock())
     finally:
         engine.dispose()
     return settings.model_copy(update={"migrate_on_start": False, "bootstrap_admin_token": None})
@@ -212,38 +203,11 @@ def _start_up(settings: Settings) -> Settings:
 
 @contextmanager
 def _supervisor_duties(settings: Settings) -> Iterator[None]:
-    """What the app's lifespan does in a single process, done once for all request processes:
-    migrate, register the bootstrap token, run the upload worker and the scheduler."""
+    """What the app's lifespan does in a single process, done once for all request processes."""
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
-    clock: Clock = SystemClock()
-    if settings.migrate_on_start:
-        upgrade(engine)
-    if settings.bootstrap_admin_token:
-        with transaction(factory) as session:
-            ensure_token(
-                session, secret=settings.bootstrap_admin_token, role="admin", now=clock.now()
-            )
-    stop = threading.Event()
-    upload_worker = thread = None
-    if settings.run_worker:
-        upload_worker = UploadWorker(factory, settings=settings, clock=clock, name="serve-worker")
-        thread = threading.Thread(target=upload_worker.run, args=(stop,), name="upload-worker")
-        thread.start()
-    periodic = None
-    if settings.run_scheduler:
-        periodic = Scheduler(engine=engine, factory=factory, settings=settings, clock=clock)
-        periodic.start()
-    try:
+    with process_lifecycle(settings=settings, engine=engine, factory=factory, clock=SystemClock()):
         yield
-    finally:
-        stop.set()
-        if upload_worker is not None and thread is not None:
-            upload_worker.wakeup.set()
-            thread.join(timeout=30)
-        if periodic is not None:
-            periodic.shutdown()
-        engine.dispose()
 
 
 def worker(

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import importlib
 
-import click
 import typer
+
+# typer vendors its own click: a command group's methods take and return its types
+from typer._click import Command, Context
 from typer.core import TyperGroup
 
 #: command name -> the module that registers it
@@ -33,10 +35,10 @@ COMMANDS = {
 class LazyCommands(TyperGroup):
     """A command group that imports a command's module on first use."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return sorted(COMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         module = COMMANDS.get(cmd_name)
         if module is None:
             return None

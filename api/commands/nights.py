@@ -45,7 +45,7 @@ def summary(nights: pl.DataFrame, out: Path, warnings: list[ReadWarning]) -> str
         text = f"wrote 0 nights to {out}: no sleep, HRV, resting heart rate or step data found"
     else:
         patients = nights["patient_id"].n_unique()
-        first, last = nights["date"].min(), nights["date"].max()
+        first, last = nights["date"].dt.min(), nights["date"].dt.max()
         sources = sorted(
             {s for value in nights["sleep_source"].drop_nulls() for s in value.split("+")}
         )

@@ -146,7 +146,9 @@ def replay_day(
             store_nights(session, patient_id=None, nights=nights, now=clock.now())
             mark_due(session, nights["patient_id"].unique().sort().to_list(), now=clock.now())
     if phq9 is not None and phq9.height:
-        clock.set(phq9["answered_at"].max())
+        latest = phq9["answered_at"].max()  # the day's answers all have their time
+        if isinstance(latest, datetime):
+            clock.set(latest)
         with timings.measure("submit PHQ-9"):
             # every answer submitted at its own answer time, as one submit_phq9 call per
             # patient and answer time would, judged in the order they were answered
@@ -220,11 +222,13 @@ def _by_day(frame: pl.DataFrame, day: pl.Expr) -> dict[date, pl.DataFrame]:
 
 def replay_span(nights: pl.DataFrame, phq9: pl.DataFrame) -> tuple[date, date] | None:
     """The first and last day with a night or a PHQ-9 answer."""
-    days = [d for d in (nights["date"].min(), nights["date"].max()) if d is not None]
+    days = [d for d in (nights["date"].min(), nights["date"].max()) if isinstance(d, date)]
     days += [
-        a.date() for a in (phq9["answered_at"].min(), phq9["answered_at"].max()) if a is not None
+        a.date()
+        for a in (phq9["answered_at"].min(), phq9["answered_at"].max())
+        if isinstance(a, datetime)
     ]
-    return (min(days), max(days)) if days else None  # type: ignore[type-var]
+    return (min(days), max(days)) if days else None
 
 
 def day_range(first: date, last: date) -> list[date]:

@@ -148,8 +148,8 @@ def _metric_panel(
             continue
         x = xaxis.x(day)
         out.append(svg.line(x, top, x, top + PANEL, stroke="#9333ea", width=1.2, dash="3 2"))
-        value = by_day.get(day)
-        y = yaxis.y(value) if value is not None else top + PANEL / 2
+        on_day = by_day.get(day)
+        y = yaxis.y(on_day) if on_day is not None else top + PANEL / 2
         tip = f"change point {day.isoformat()} {metric} {direction} (z={z:.1f})"
         out.append(
             f'<path d="M{svg.num(x)} {svg.num(y - 5)}L{svg.num(x + 5)} {svg.num(y)}'

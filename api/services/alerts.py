@@ -225,7 +225,7 @@ def _active(session: Session, patient_id: str, kind: str) -> Alert | None:
 
 
 def _rank(severity: str) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)  # type: ignore[arg-type]
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
 
 
 def _new_alert(signal: Signal, evidence: dict[str, Any], now: datetime) -> Alert:

@@ -90,7 +90,7 @@ def run_due_detection(
     )
     # one UPDATE per distinct mark (a replayed day has one; the live service a few), each over
     # its patients in chunks; a mark set while this ran is newer and stays for the next run
-    by_mark: dict[datetime, list[str]] = {}
+    by_mark: dict[datetime | None, list[str]] = {}
     for patient_id, marked_at in due:
         by_mark.setdefault(marked_at, []).append(patient_id)
     for marked_at, ids in by_mark.items():

@@ -82,7 +82,7 @@ def load_nights(
         # SQLite keeps the date as ISO text; polars parses the whole column at once, where the
         # driver would build a Python date per row (the detection job reads ~200,000 a day)
         selected[names.index("date")] = type_coerce(Night.date, String).label("date")
-        schema["date"] = pl.String
+        schema["date"] = pl.String()
     query = select(*selected).where(*conditions).order_by(Night.patient_id, Night.date)
     rows = _fetch_rows(session, query)
     frame = pl.DataFrame(rows, schema=schema, orient="row")

@@ -89,7 +89,7 @@ def visible_patients(principal: Principal) -> ColumnElement[bool]:
     return Patient.id.is_(None)  # matches nothing
 
 
-def visible_patient_ids(principal: Principal) -> Select[tuple[str]]:
+def visible_patient_ids(principal: Principal) -> Select[str]:
     return select(Patient.id).where(visible_patients(principal))
 
 

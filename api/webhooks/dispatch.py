@@ -140,7 +140,7 @@ def deliver_now(
 
 def _claim(
     session_factory: sessionmaker[Session],
-    candidates: Select[tuple[int]],
+    candidates: Select[int],
     guard: tuple[ColumnElement[bool], ...],
     *,
     now: datetime,
@@ -227,8 +227,8 @@ def _post(client: httpx.Client, item: _Claimed) -> _Outcome:
         response = client.post(item.url, content=item.payload.encode(), headers=headers)
     except httpx.HTTPError as error:
         return _Outcome(None, _describe(error), _elapsed_ms(started))
-    error = None if response.is_success else f"HTTP {response.status_code}"
-    return _Outcome(response.status_code, error, _elapsed_ms(started))
+    refused = None if response.is_success else f"HTTP {response.status_code}"
+    return _Outcome(response.status_code, refused, _elapsed_ms(started))
 
 
 def _describe(error: httpx.HTTPError) -> str:

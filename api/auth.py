@@ -205,7 +205,8 @@ def _write_audit(session: Session, request: Request, *, outcome: str | None) -> 
         return
     patients = sorted(pending.patient_ids | ({pending.patient_id} if pending.patient_id else set()))
     # one row per patient the answer was about, so each patient's access history is complete
-    for patient_id in patients or [None]:
+    targets: list[str | None] = [*patients] or [None]
+    for patient_id in targets:
         audit.record(
             session,
             principal=pending.principal,

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from api.auth import bearer
 from api.problems import problem
-from api.services.tokens import authenticate
+from api.services.tokens import Principal, authenticate
 
 router = APIRouter(tags=["operations"])
 
@@ -61,6 +61,6 @@ async def metrics(
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-def _principal(request: Request, secret: str) -> object:
+def _principal(request: Request, secret: str) -> Principal | None:
     with request.app.state.session_factory() as session:
         return authenticate(session, secret=secret)

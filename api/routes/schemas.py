@@ -16,13 +16,13 @@ import annotated_types
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.store import Alert, Upload
+from api.store.uploads import UploadStatus
 from detect.signals import Direction, Kind, Severity
 
 MAX_ID = 2**63 - 1
 #: a row id: the database's integers are 64-bit, a larger number names nothing
 Id = Annotated[int, annotated_types.Ge(1), annotated_types.Le(MAX_ID)]
 AlertStatus = Literal["open", "acknowledged", "resolved"]
-UploadStatus = Literal["queued", "processing", "done", "failed"]
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PROSE_BREAKS = frozenset("\n\r\t")
 

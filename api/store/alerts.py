@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.store.base import Base
+from detect.signals import Kind, Severity
 
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 #: statuses in which an alert still blocks a second alert of the same patient and kind
@@ -26,8 +27,8 @@ class SignalRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(40))
-    severity: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[Kind] = mapped_column(String(40))
+    severity: Mapped[Severity] = mapped_column(String(20))
     fired_on: Mapped[date]
     window_start: Mapped[date]
     window_end: Mapped[date]
@@ -61,8 +62,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(40))
-    severity: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[Kind] = mapped_column(String(40))
+    severity: Mapped[Severity] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     #: the signal's metric changes and window, as JSON
     evidence: Mapped[dict[str, Any]]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.store.base import Base
 
-UPLOAD_STATUSES = ("queued", "processing", "done", "failed")
+UploadStatus = Literal["queued", "processing", "done", "failed"]
+UPLOAD_STATUSES: tuple[UploadStatus, ...] = get_args(UploadStatus)
 
 
 class Upload(Base):
@@ -23,7 +24,7 @@ class Upload(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[UploadStatus] = mapped_column(String(20))
     sha256: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     size_bytes: Mapped[int]

@@ -7,6 +7,7 @@ exist. The secret is returned once, by ``register_endpoint``, and never again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -41,7 +42,7 @@ def register_endpoint(
     principal: Principal,
     team_id: int,
     url: str,
-    event_types: list[str] | None = None,
+    event_types: Sequence[str] | None = None,
     description: str = "",
     now: datetime,
 ) -> RegisteredEndpoint:

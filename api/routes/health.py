@@ -47,12 +47,17 @@ async def metrics(
 ) -> Response:
     """The counts say how many safety alerts were raised: a scrape needs
     ``PHENOWATCH_METRICS_TOKEN`` (or an admin's API token) as its bearer token."""
-    if credentials is None:
-        raise HTTPException(401, "a valid bearer token is required")
+    failures = request.app.state.auth_failures
+    address = request.client.host if request.client else "unknown"
+    wait = failures.retry_after(address)
+    if wait is not None:
+        raise HTTPException(429, "too many failed authentications", {"Retry-After": str(wait)})
     expected = request.app.state.settings.metrics_token
-    if not (expected and secrets.compare_digest(credentials.credentials, expected)):
-        principal = await run_in_threadpool(_principal, request, credentials.credentials)
+    secret = credentials.credentials if credentials else ""
+    if not (expected and secrets.compare_digest(secret.encode(), expected.encode())):
+        principal = await run_in_threadpool(_principal, request, secret) if secret else None
         if principal is None:
+            failures.failed(address)  # counted toward the limit; a scrape is not audited
             raise HTTPException(401, "a valid bearer token is required")
         if principal.role != "admin":
             raise HTTPException(403, "metrics need the metrics token or an admin's token")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from api.services.tokens import Principal
+from api.services.tokens import SYSTEM, Principal
 from api.store import AuditEntry
 
 
@@ -31,3 +32,24 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_webhook_send(
+    session: Session, *, delivery_id: int, endpoint_id: int, payload: str, sent: bool, now: datetime
+) -> AuditEntry:
+    """A webhook delivery carries patient data out of phenowatch, to a care team's system:
+    each attempt is recorded as the system's, with the patient it was about."""
+    try:
+        data = json.loads(payload).get("data") or {}
+        patient_id = data.get("patient_id") if isinstance(data, dict) else None
+    except (ValueError, AttributeError):
+        patient_id = None
+    return record(
+        session,
+        principal=SYSTEM,
+        action="webhook_delivery",
+        resource=f"POST webhook endpoint {endpoint_id} (delivery {delivery_id})",
+        outcome="delivered" if sent else "failed",
+        now=now,
+        patient_id=None if patient_id is None else str(patient_id),
+    )

@@ -44,6 +44,10 @@ def test_metrics_need_the_metrics_token_or_an_admin(client: TestClient, world: W
         scraped = client.get("/metrics", headers=world.auth(token))
         assert scraped.status_code == 200
         assert "phenowatch_http_requests_total" in scraped.text
+    # guessing the metrics token counts toward the address's limit (one failure so far)
+    for _ in range(3):
+        assert client.get("/metrics", headers=world.auth("m" * 39)).status_code == 401
+    assert client.get("/metrics", headers=world.auth(METRICS_TOKEN)).status_code == 429
 
 
 def test_patient_data_is_never_cached_nor_sniffed(client: TestClient, world: World) -> None:

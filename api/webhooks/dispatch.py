@@ -37,6 +37,7 @@ from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from api.db import begin_immediate
+from api.services import audit
 from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
 from api.webhooks.signing import signed_headers
 
@@ -275,6 +276,14 @@ def _apply(
             error=outcome.error,
             duration_ms=outcome.duration_ms,
         )
+    )
+    audit.record_webhook_send(
+        session,
+        delivery_id=delivery.id,
+        endpoint_id=delivery.endpoint_id,
+        payload=delivery.payload,
+        sent=outcome.succeeded,
+        now=now,
     )
     delivery.attempts += 1
     delivery.claim_token = None

@@ -16,10 +16,13 @@ from api.db import make_session_factory, transaction
 from api.services.alerts import open_alert
 from api.settings import Settings
 from api.store import ApiToken, AuditEntry
-from api.unit_of_work import unit_of_work
+from api.unit_of_work import UnitOfWork, unit_of_work
+from api.webhooks.dispatch import deliver_due
 from tests.api.conftest import World
 from tests.api.serve_data import signal
-from tests.api.webhook_world import add_endpoint
+from tests.api.webhook_receiver import WebhookReceiver
+from tests.api.webhook_world import T0 as WEBHOOK_T0
+from tests.api.webhook_world import add_endpoint, new_alert
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 METRICS_TOKEN = "m" * 40
@@ -147,3 +150,23 @@ def test_a_database_that_does_not_answer_is_a_503_problem(
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["retry-after"]
         assert client.get("/healthz").status_code == 503
+
+
+def test_outbound_webhook_deliveries_of_patient_data_are_audited(
+    world: World, engine: Engine
+) -> None:
+    receiver = WebhookReceiver().start()
+    try:
+        factory = make_session_factory(engine)
+        add_endpoint(factory, team_id=world.team_a, url=receiver.url())
+        add_endpoint(factory, team_id=world.team_a, url="http://127.0.0.1:9/closed")
+        with transaction(factory) as session:  # bare: the delivery job sends them
+            new_alert(UnitOfWork(session), patient_id="p2")
+        assert deliver_due(factory, now=WEBHOOK_T0) == 2
+    finally:
+        receiver.stop()
+    rows = [(r.actor, r.action, r.patient_id, r.outcome) for r in _audit(engine)]
+    assert sorted(rows) == [
+        ("system", "webhook_delivery", "p2", "delivered"),
+        ("system", "webhook_delivery", "p2", "failed"),
+    ]

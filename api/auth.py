@@ -133,7 +133,7 @@ def get_context(
     pending = PendingAudit(
         action=getattr(route, "name", None) or request.url.path,
         # the concrete path: the target (alert, upload, team) is recorded even when denied
-        resource=f"{request.method} {request.url.path}",
+        resource=f"{request.method} {request.scope['path']}",
         patient_id=request.path_params.get("patient_id"),
     )
     request.state.audit = pending

@@ -1,9 +1,11 @@
 """The ASGI layer every request passes before routing, authentication or parsing.
 
-``BodyLimit`` refuses a body larger than its limit with a 413 problem: at once when the declared
-``Content-Length`` is too large, otherwise while the bytes stream in (a chunked body is counted
-and never held beyond the limit). JSON and form bodies get the small limit, any other body a
-larger one; the upload route streams its body to disk under its own limit and is left alone.
+``BodyLimit`` answers 404 at once for a path holding control characters (no id phenowatch
+gives out has one), and refuses a body larger than its limit with a 413 problem: at once when
+the declared ``Content-Length`` is too large, otherwise while the bytes stream in (a chunked
+body is counted and never held beyond the limit). JSON and form bodies get the small limit, any
+other body a larger one; the upload route streams its body to disk under its own limit and is
+left alone.
 ``SecurityHeaders`` marks every answer ``nosniff`` and, unless the route chose otherwise,
 ``Cache-Control: no-store`` (answers carry patient data; nothing in between may keep them).
 """
@@ -46,7 +48,16 @@ class BodyLimit:
         self.other_max = other_max
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or STREAMED_PATHS.match(scope.get("path", "")):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path.startswith("/v1/") and any(ord(c) < 32 or ord(c) == 127 for c in path):
+            # no id phenowatch gives out holds a control character: nothing is there (the FHIR
+            # interface answers such paths with its own OperationOutcome)
+            await _send_problem(send, 404, "Not Found", "nothing is at this path")
+            return
+        if STREAMED_PATHS.match(path):
             await self.app(scope, receive, send)
             return
         headers = {key.lower(): value for key, value in scope.get("headers", ())}

@@ -26,8 +26,8 @@ def record(
         actor=principal.actor if principal else "anonymous",
         role=principal.role if principal else "anonymous",
         action=action,
-        patient_id=patient_id,
-        resource=resource[:200],
+        patient_id=None if patient_id is None else _printable(patient_id)[:64],
+        resource=_printable(resource)[:200],
         outcome=outcome,
     )
     session.add(entry)
@@ -52,4 +52,13 @@ def record_webhook_send(
         outcome="delivered" if sent else "failed",
         now=now,
         patient_id=None if patient_id is None else str(patient_id),
+    )
+
+
+def _printable(text: str) -> str:
+    """Control characters written as escapes: a hostile path (``%00``) is recorded as what it
+    was, in a form every database stores (PostgreSQL refuses NUL in text)."""
+    return "".join(
+        char if char.isprintable() or char == " " else char.encode("unicode_escape").decode()
+        for char in text
     )

@@ -10,6 +10,8 @@ The rules, written down once:
   offset of the patient's latest sample that started at or before that end (usually a stage
   record just before waking), so a night across a daylight-saving change or a flight lands on the
   date the patient woke up on.
+* **The vendor's totals win** where the vendor states them (``sleep_reported``): see
+  ``ingest.reported_sleep``; everything below still gives the timing and the rest.
 * **Asleep minutes** are the length of the union of asleep intervals: overlapping records (two
   devices, a stage record inside an "asleep" record) are never counted twice. In-bed and awake
   records are never asleep. ``sleep_total_min`` sums every period ending on the date, naps
@@ -49,6 +51,7 @@ from datetime import timedelta
 
 import polars as pl
 
+from ingest.reported_sleep import with_vendor_totals
 from ingest.schema import ASLEEP_METRICS, NIGHTS, SAMPLES, empty, validate
 
 PERIOD_GAP_MIN = 90
@@ -56,6 +59,7 @@ STAGE_METRICS = frozenset({"sleep_core", "sleep_deep", "sleep_rem"})
 HRV_METRICS = {"hrv_sdnn": "hrv_sdnn_ms", "hrv_rmssd": "hrv_rmssd_ms"}
 #: what build_nights reads; pass it as ``metrics`` to ``ingest.load`` (raw heart rate is not used)
 NIGHTS_METRICS = ASLEEP_METRICS | {
+    "sleep_reported",
     "sleep_in_bed",
     "sleep_awake",
     "hrv_sdnn",
@@ -86,8 +90,9 @@ def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
         "patient_id", "start", "utc_offset_min"
     )
     intervals, periods = _sleep(samples, offsets)
+    sleep = with_vendor_totals(_sleep_features(intervals, periods, samples), intervals, samples)
     parts = [
-        _sleep_features(intervals, periods, samples),
+        sleep,
         _hrv(samples, periods),
         _resting_hr(samples),
         _steps(samples),
@@ -234,6 +239,7 @@ def _sleep_features(
             "sleep_periods",
             "sleep_source",
             "utc_offset_min",
+            "in_bed_min",
         )
     )
 

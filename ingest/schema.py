@@ -10,6 +10,11 @@ Conventions for samples, written down once:
 * Sleep is interval records, value = minutes. ``sleep_asleep`` is asleep of unknown stage;
   ``sleep_core``, ``sleep_deep`` and ``sleep_rem`` are asleep too (stage known). A night's asleep
   time is the union of all four. ``sleep_in_bed`` and ``sleep_awake`` are never asleep.
+* ``sleep_reported`` is the vendor's own total for one sleep session (Fitbit ``minutesAsleep``,
+  Garmin's stage seconds, Oura ``total_sleep_duration``, minutes): ``start``/``end`` span the
+  session, which belongs to the local date of its end (the vendor's ``dateOfSleep``, ``day``,
+  ``calendarDate``). It is not an interval of sleep: the nights builder takes the night's total
+  from it and its timing from the interval records.
 * A vendor's per-day figure (Fitbit's daily RMSSD, a resting heart rate of the day, daily steps)
   is a *daily value*: ``start`` is local midnight of its day and ``end`` is exactly 24 hours later.
   Timed samples (an Apple Watch HRV reading, a heart-rate sample) have their own start/end.
@@ -35,6 +40,7 @@ SAMPLE_METRICS = frozenset(
         "sleep_core",
         "sleep_deep",
         "sleep_rem",
+        "sleep_reported",
         "hrv_sdnn",
         "hrv_rmssd",
         "heart_rate",

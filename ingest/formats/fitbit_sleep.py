@@ -23,7 +23,9 @@ UserSleeps carries UTC times with offsets but only totals, and each night appear
 sleep algorithm (``sleep_session_v1``, ``sleep_session_v2``), with different bounds. Rule against
 double counting: of sessions that overlap each other, only the newest algorithm version is kept
 (then the latest ``sleep_last_updated``); and a session overlapping (in local time) any log of
-a ``sleep-YYYY-MM-DD.json`` file of the same upload is dropped: the JSON log, with its stages, wins.
+a ``sleep*.json`` file of the same upload is dropped: the JSON log, with its stages, wins; so is
+a session ending on a day between the first and the last JSON log (the JSON is Fitbit's own list
+of those days). Both give ``sleep_reported``: Fitbit's ``minutesAsleep`` of each log or session.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ LEVEL_METRICS = {
     "restless": "sleep_awake",
     "awake": "sleep_awake",
 }
-SLEEP_JSON_NAME = re.compile(r"^sleep-\d{4}-\d{2}-.*\.json$")
+#: ``sleep-2024-01-10.json`` in Fitbit's export, ``sleep.json`` in merged research copies
+SLEEP_JSON_NAME = re.compile(r"^sleep(-\d{4}-\d{2}-.*)?\.json$")
 Segment = tuple[datetime, datetime, str]  # naive local start, end, metric
 
 
@@ -128,7 +131,7 @@ def parse_sleep_json(member: Member, options: ParseOptions) -> pl.DataFrame:
     logs = load_json(member, options)
     if not isinstance(logs, list):
         raise MalformedFileError(member.display, "expected a JSON list of sleep logs")
-    per_log: list[tuple[datetime, datetime, list[Segment], tuple[float, float]]] = []
+    per_log: list[tuple[datetime, datetime, list[Segment], tuple[float | None, float]]] = []
     for index, item in enumerate(logs):
         read = RecordReader(member.display, f"record {index}")
         log = read.mapping(item)
@@ -138,7 +141,7 @@ def parse_sleep_json(member: Member, options: ParseOptions) -> pl.DataFrame:
         data = _segments(read, read.require(levels, "data"), "data", options.skips)
         wakes = _segments(read, levels.get("shortData") or [], "shortData", options.skips)
         totals = (
-            read.optional_number(log, "minutesAsleep") or 0.0,
+            read.optional_number(log, "minutesAsleep"),
             read.optional_number(log, "minutesAwake") or 0.0,
         )
         per_log.append((start, end, overlay(data, wakes), totals))
@@ -148,8 +151,10 @@ def parse_sleep_json(member: Member, options: ParseOptions) -> pl.DataFrame:
     for (start, end, runs, (asleep, awake)), offset in zip(per_log, offsets, strict=True):
         utc_start, utc_end = utc(start, offset), utc(end, offset)
         rows.add("sleep_in_bed", utc_start, utc_end, offset, _minutes(start, end), "min")
+        if asleep is not None:
+            rows.reported(utc_start, utc_end, offset, asleep)
         if not runs:
-            rows.stage_totals(utc_start, utc_end, offset, [("sleep_asleep", asleep)], awake)
+            rows.stage_totals(utc_start, utc_end, offset, [("sleep_asleep", asleep or 0.0)], awake)
         for a, b, metric in runs:
             rows.add(metric, utc(a, offset), utc(b, offset), offset, _minutes(a, b), "min")
     return rows.frame(options)
@@ -209,7 +214,14 @@ def parse_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
         logs = logs.rename({"start": "log_start", "end": "log_end"})
         overlaps = (pl.col("ls") < pl.col("log_end"), pl.col("le") > pl.col("log_start"))
         covered = local.join_where(logs, *overlaps)
-        kept = kept.filter(~pl.col("line").is_in(covered["line"].implode()))
+        # the JSON logs are Fitbit's own list of the days they cover: a session of those days
+        # that is not among them (a short classic session Fitbit later dropped) is not sleep
+        days = logs["log_end"].dt.date()
+        within = local.filter(pl.col("le").dt.date().is_between(days.min(), days.max()))
+        kept = kept.filter(
+            ~pl.col("line").is_in(covered["line"].implode())
+            & ~pl.col("line").is_in(within["line"].implode())
+        )
     rows = SampleRows(SOURCE)
     # one row of Python per night: the layout of totals is shared with the other vendors
     for start, end, offset, asleep, awake in kept.select(
@@ -217,4 +229,5 @@ def parse_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
     ).iter_rows():
         rows.add("sleep_in_bed", start, end, offset, _minutes(start, end), "min")
         rows.stage_totals(start, end, offset, [("sleep_asleep", asleep)], awake)
+        rows.reported(start, end, offset, asleep)
     return rows.frame(options)

@@ -110,6 +110,7 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
             seconds = {"sleep_asleep": (end - start).total_seconds() - awake}
         asleep = [(metric, value / 60) for metric, value in seconds.items()]
         rows.stage_totals(start, end, offset, asleep, awake / 60)
+        rows.reported(start, end, offset, sum(minutes for _, minutes in asleep))
     return rows.frame(options)
 
 

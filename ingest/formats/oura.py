@@ -102,6 +102,9 @@ def _sleep_period(rows: SampleRows, read: RecordReader, record: Mapping[str, Any
             ]
         awake = (read.optional_number(record, "awake_time") or 0.0) / 60
         rows.stage_totals(start, end, offset, stages, awake)
+    total = read.optional_number(record, "total_sleep_duration")
+    if total is not None:
+        rows.reported(start, end, offset, total / 60)
     average_hr = read.optional_number(record, "average_heart_rate")
     if average_hr:
         rows.add("heart_rate", start, end, offset, average_hr, "bpm")

@@ -195,6 +195,17 @@ class SampleRows:
         """A daily value: ``day_start`` is local midnight (in UTC), the end 24 hours later."""
         self.add(metric, day_start, day_start + DAY, offset_min, value, unit, device)
 
+    def reported(
+        self,
+        start: datetime,
+        end: datetime,
+        offset_min: int,
+        asleep_min: float,
+        device: str | None = None,
+    ) -> None:
+        """The vendor's own asleep total of one session (``ingest.schema``: sleep_reported)."""
+        self.add("sleep_reported", start, end, offset_min, asleep_min, "min", device)
+
     def stage_totals(
         self,
         start: datetime,

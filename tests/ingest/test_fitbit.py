@@ -43,6 +43,8 @@ MAIN_NIGHT = [
     ("sleep_rem", "2024-01-12T10:50:00", "2024-01-12T11:00:00", -300, 10.0, "min"),
     ("sleep_awake", "2024-01-12T11:00:00", "2024-01-12T11:00:30", -300, 0.5, "min"),
     ("sleep_rem", "2024-01-12T11:00:30", "2024-01-12T11:30:00", -300, 29.5, "min"),
+    # Fitbit's own minutesAsleep of the log, which the night's total takes
+    ("sleep_reported", "2024-01-12T04:00:00", "2024-01-12T11:30:00", -300, 427.0, "min"),
 ]
 CLASSIC_NAP = [
     ("sleep_in_bed", "2024-01-12T19:00:00", "2024-01-12T19:50:00", -300, 50.0, "min"),
@@ -51,6 +53,7 @@ CLASSIC_NAP = [
     # restless counts as awake, as in Fitbit's own minutesAsleep
     ("sleep_awake", "2024-01-12T19:35:00", "2024-01-12T19:40:00", -300, 5.0, "min"),
     ("sleep_asleep", "2024-01-12T19:40:00", "2024-01-12T19:50:00", -300, 10.0, "min"),
+    ("sleep_reported", "2024-01-12T19:00:00", "2024-01-12T19:50:00", -300, 40.0, "min"),
 ]
 # only in UserSleeps, once per algorithm: the v2 session is kept, its totals laid out
 USER_SLEEPS_NAP = [
@@ -58,6 +61,7 @@ USER_SLEEPS_NAP = [
     ("sleep_asleep", "2024-01-13T20:12:00", "2024-01-13T20:34:00", -300, 22.0, "min"),
     ("sleep_awake", "2024-01-13T20:34:00", "2024-01-13T20:40:00", -300, 6.0, "min"),
     ("sleep_asleep", "2024-01-13T20:40:00", "2024-01-13T21:02:00", -300, 22.0, "min"),
+    ("sleep_reported", "2024-01-13T20:12:00", "2024-01-13T21:02:00", -300, 44.0, "min"),
 ]
 DAILY_AND_TIMED = [
     # Summary file: 2024-01-12 local midnight; the Google daily file only adds 2024-01-13

@@ -30,16 +30,20 @@ EXPECTED = [
     ("sleep_core", "2024-03-30T23:10:00", "2024-03-31T03:20:00", 60, 250.0, "min"),
     ("sleep_awake", "2024-03-31T03:20:00", "2024-03-31T03:40:00", 60, 20.0, "min"),
     ("sleep_rem", "2024-03-31T03:40:00", "2024-03-31T05:20:00", 60, 100.0, "min"),
+    # Garmin's own total (deep + light + REM seconds), which the night's total takes
+    ("sleep_reported", "2024-03-30T21:50:00", "2024-03-31T05:20:00", 60, 430.0, "min"),
     # night ending 2024-04-02, in both sleepData files, kept once; REM 0 gives no row
     ("sleep_in_bed", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 450.0, "min"),
     ("sleep_deep", "2024-04-01T21:00:00", "2024-04-01T22:00:00", 120, 60.0, "min"),
     ("sleep_awake", "2024-04-01T22:00:00", "2024-04-01T23:30:00", 120, 90.0, "min"),
     ("sleep_core", "2024-04-01T23:30:00", "2024-04-02T04:30:00", 120, 300.0, "min"),
+    ("sleep_reported", "2024-04-01T21:00:00", "2024-04-02T04:30:00", 120, 360.0, "min"),
     # night without stage totals: asleep = window - awake, in two halves around the awake time
     ("sleep_in_bed", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 420.0, "min"),
     ("sleep_asleep", "2024-04-02T22:10:00", "2024-04-03T01:25:00", 120, 195.0, "min"),
     ("sleep_awake", "2024-04-03T01:25:00", "2024-04-03T01:55:00", 120, 30.0, "min"),
     ("sleep_asleep", "2024-04-03T01:55:00", "2024-04-03T05:10:00", 120, 195.0, "min"),
+    ("sleep_reported", "2024-04-02T22:10:00", "2024-04-03T05:10:00", 120, 390.0, "min"),
     # UDS daily values from local midnight; 2024-04-01 (not worn) gives nothing
     ("steps", "2024-03-29T23:00:00", "2024-03-30T23:00:00", 60, 8431.0, "count"),
     ("resting_heart_rate", "2024-03-29T23:00:00", "2024-03-30T23:00:00", 60, 61.0, "bpm"),
@@ -71,7 +75,7 @@ def test_overlapping_sleep_files_give_identical_rows_for_the_shared_night(
     first, second = (load(p, patient_id="p1").samples for p in sorted(wellness.iterdir()))
     night = pl.col("end") <= pl.datetime(2024, 4, 2, 4, 30, time_zone="UTC")
     night &= pl.col("start") >= pl.datetime(2024, 4, 1, 21, time_zone="UTC")
-    assert first.filter(night).height == 4
+    assert first.filter(night).height == 5
     assert_frame_equal(first.filter(night), second.filter(night))
 
 
@@ -143,6 +147,7 @@ def test_public_sample_matches_the_figures_in_its_files(public_samples: Path) ->
         "sleep_core": 411.0,
         "sleep_rem": 44.0,
         "sleep_awake": 20.0,
+        "sleep_reported": 508.0,
     }
     assert set(samples["utc_offset_min"]) == {120}
     assert samples.filter(pl.col("metric") == "sleep_in_bed").height == 6

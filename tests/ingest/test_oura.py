@@ -32,6 +32,8 @@ LONG_SLEEP = [
     ("sleep_core", "2024-03-05T03:00:00", "2024-03-05T05:00:00", 60, 120.0, "min"),
     # the 91st epoch (awake) lies after bedtime_end and is cut off
     ("sleep_rem", "2024-03-05T05:00:00", "2024-03-05T05:40:00", 60, 40.0, "min"),
+    # Oura's own total_sleep_duration, which the night's total takes
+    ("sleep_reported", "2024-03-04T22:10:00", "2024-03-05T05:40:00", 60, 430.0, "min"),
     ("heart_rate", "2024-03-04T22:10:00", "2024-03-05T05:40:00", 60, 58.5, "bpm"),
     # daily values of the wake date: average_hrv (RMSSD) and lowest_heart_rate
     ("hrv_rmssd", "2024-03-04T23:00:00", "2024-03-05T23:00:00", 60, 41.0, "ms"),
@@ -43,6 +45,7 @@ LATE_NAP = [
     ("sleep_core", "2024-03-05T14:00:00", "2024-03-05T14:25:00", 60, 25.0, "min"),
     ("sleep_awake", "2024-03-05T14:25:00", "2024-03-05T14:30:00", 60, 5.0, "min"),
     ("sleep_rem", "2024-03-05T14:30:00", "2024-03-05T14:40:00", 60, 10.0, "min"),
+    ("sleep_reported", "2024-03-05T14:00:00", "2024-03-05T14:40:00", 60, 35.0, "min"),
     ("heart_rate", "2024-03-05T14:00:00", "2024-03-05T14:40:00", 60, 63.0, "bpm"),
 ]
 # 2024-03-06 (0 steps, not worn) gives nothing; readiness and daily_sleep give nothing

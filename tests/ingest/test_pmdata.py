@@ -69,3 +69,22 @@ def test_steps_are_the_minute_sums(
         expected[day] = expected.get(day, 0.0) + float(minute["value"])
     got = dict(people["p03"][1].select("date", "steps").drop_nulls().iter_rows())
     assert got == expected
+
+
+def test_sleep_is_fitbits_minutes_asleep_per_date_of_sleep(
+    people: dict[str, tuple[Loaded, pl.DataFrame]], pmdata_dir: Path
+) -> None:
+    agree = dates = 0
+    for name, (_, nights) in people.items():
+        logs = json.loads((pmdata_dir / name / "fitbit" / "sleep.json").read_text())
+        unique = {log["logId"]: log for log in logs}.values()  # PMData repeats some logs
+        expected: dict[date, float] = {}
+        for log in unique:
+            day = date.fromisoformat(log["dateOfSleep"])
+            expected[day] = expected.get(day, 0.0) + log["minutesAsleep"]
+        got = dict(nights.select("date", "sleep_total_min").drop_nulls().iter_rows())
+        agree += sum(abs(got.get(day, -1e9) - minutes) <= 1 for day, minutes in expected.items())
+        dates += len(expected)
+        assert set(got) == set(expected), name  # no sleep on a date Fitbit has none
+    assert dates > 1000
+    assert agree / dates >= 0.99

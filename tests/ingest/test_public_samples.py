@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -173,7 +173,22 @@ def test_fitbit_nights_fall_on_its_date_of_sleep_with_its_minutes_asleep(
     nights = build_nights(load(path).samples).filter("has_sleep")
     assert [d.isoformat() for d in nights["date"]] == sorted(asleep)
     for day, minutes in zip(nights["date"], nights["sleep_total_min"], strict=True):
-        assert minutes == pytest.approx(asleep[day.isoformat()], abs=3)
+        assert minutes == asleep[day.isoformat()]
+
+
+def test_a_takeout_with_json_and_user_sleeps_counts_each_sleep_once(public_samples: Path) -> None:
+    """The Takeout folder holds both the ``Global Export Data`` JSON and the ``UserSleeps``
+    CSV: every night of the JSON's days is the JSON's ``minutesAsleep``."""
+    folder = public_samples / "fitbit" / "Arohasina__patina-engraver"
+    logs = json.loads((folder / "Global Export Data" / "sleep-2026-03-18.json").read_text())
+    asleep: dict[date, int] = {}
+    for log in logs:
+        day = date.fromisoformat(log["dateOfSleep"])
+        asleep[day] = asleep.get(day, 0) + log["minutesAsleep"]
+    nights = build_nights(load(folder).samples)
+    got = dict(nights.select("date", "sleep_total_min").drop_nulls().iter_rows())
+    assert {day: got[day] for day in asleep} == asleep
+    assert got[date(2026, 4, 13)] == 285
 
 
 def test_garmin_nights_fall_on_its_calendar_date_with_its_stage_minutes(

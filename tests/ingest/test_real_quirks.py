@@ -3,6 +3,7 @@ never the file; a broken file is refused by name, never its siblings."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -83,3 +84,65 @@ def test_nothing_read_names_every_file_seen(tmp_path: Path) -> None:
         load(tmp_path)
     assert "notes.txt (no known format)" in str(refused.value)
     assert "refused" in str(refused.value) and "sleep-2024-01-01.json" in str(refused.value)
+
+
+USER_SLEEPS_HEADER = (
+    "sleep_id,sleep_type,minutes_in_sleep_period,minutes_after_wake_up,minutes_to_fall_asleep,"
+    "minutes_asleep,minutes_awake,minutes_longest_awakening,minutes_to_persistent_sleep,"
+    "start_utc_offset,sleep_start,end_utc_offset,sleep_end,data_source,algorithm_version,"
+    "sleep_created,sleep_last_updated\n"
+)
+
+
+def test_one_sleep_in_the_json_and_in_user_sleeps_counts_once(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copy(fixtures_dir / MERGED / "sleep.json", tmp_path / "sleep.json")
+    (tmp_path / "UserSleeps_2020-03-27.csv").write_text(
+        USER_SLEEPS_HEADER
+        # the night of 2020-03-28 again (local 23:30-06:00 at +01:00), with its own total
+        + "1,STAGES,390,0,0,300,90,0,0,+01:00,2020-03-27 22:30:00+0000,+01:00,"
+        "2020-03-28 05:00:00+0000,DERIVED,sleep_session_v2,,2020-03-28 05:10:00+0000\n"
+        # a short session of those days that Fitbit's own JSON does not list
+         + "2,CLASSIC,45,0,0,45,0,0,0,+01:00,2020-03-28 20:00:00+0000,+01:00,"
+        "2020-03-28 20:45:00+0000,DERIVED,sleep_session_v2,,2020-03-28 20:50:00+0000\n"
+        # a nap after the last JSON day: only UserSleeps has it
+         + "3,CLASSIC,40,0,0,35,5,0,0,+01:00,2020-03-31 12:00:00+0000,+01:00,"
+        "2020-03-31 12:40:00+0000,DERIVED,sleep_session_v2,,2020-03-31 12:50:00+0000\n"
+    )
+    nights = build_nights(load(tmp_path).samples)
+    totals = dict(nights.select("date", "sleep_total_min").drop_nulls().iter_rows())
+    # minutesAsleep of the JSON logs (the duplicated log once), then the UserSleeps nap
+    assert totals == {
+        date(2020, 3, 28): 270.0,
+        date(2020, 3, 29): 315.0,
+        date(2020, 3, 30): 360.0,
+        date(2020, 3, 31): 35.0,
+    }
+
+
+def test_the_vendors_date_and_total_win_over_the_periods(fixtures_dir: Path) -> None:
+    """A nap that ends 40 minutes before the main sleep begins is its own Fitbit log with its
+    own dateOfSleep, though the period rule would join it to the night."""
+    nap = {
+        "logId": 2,
+        "dateOfSleep": "2020-03-27",
+        "startTime": "2020-03-27T22:00:00.000",
+        "endTime": "2020-03-27T22:50:00.000",
+        "minutesAsleep": 44,
+        "minutesAwake": 6,
+        "type": "classic",
+        "mainSleep": False,
+        "levels": {
+            "data": [
+                {"dateTime": "2020-03-27T22:00:00.000", "level": "awake", "seconds": 360},
+                {"dateTime": "2020-03-27T22:06:00.000", "level": "asleep", "seconds": 2640},
+            ]
+        },
+    }
+    logs = json.loads((fixtures_dir / MERGED / "sleep.json").read_text())
+    loaded = load(json.dumps([nap, logs[0]]).encode(), display="sleep.json")
+    nights = build_nights(loaded.samples)
+    totals = dict(nights.select("date", "sleep_total_min").drop_nulls().iter_rows())
+    assert totals == {date(2020, 3, 27): 44.0, date(2020, 3, 28): 270.0}
+    assert _night(nights, "2020-03-28")["sleep_main_min"] == 270.0

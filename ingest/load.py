@@ -1,7 +1,7 @@
 """Recognise and read every member of an upload into sample and PHQ-9 frames.
 
 Formats are recognised from content (and the member's name where a vendor's file names are part
-of its format). Refusal happens at the right level (DESIGN.md, "What real data does"):
+of its format). Refusal happens at the right level (docs/architecture.md, "What real data does"):
 
 * a record that is a placeholder or carries an unknown value is skipped by its parser and
   counted (``Loaded.warnings``);

@@ -1,4 +1,4 @@
-"""Samples in, one row per patient per local date out (the NIGHTS contract of DESIGN.md).
+"""Samples in, one row per patient per local date out (the NIGHTS contract of ingest/schema.py).
 
 The rules, written down once:
 

@@ -1,4 +1,4 @@
-"""The frame contracts that every other part of phenowatch relies on (see DESIGN.md).
+"""The frame contracts that every other part of phenowatch relies on (see docs/architecture.md).
 
 Three kinds of frame leave ingest/: samples (long format, one row per vendor record),
 nights (one row per patient per local date) and PHQ-9 entries. Each has a declared schema

@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.alert_shape import alert_shape
 from api.report.model import ALERTS
 from api.services.nights import load_nights
 from api.store import Alert
@@ -35,20 +36,7 @@ def stored_alerts(
                 Alert.patient_id.in_(ids[lo : lo + CHUNK]), Alert.fired_on.between(first, last)
             )
         )
-        rows += [
-            (
-                a.patient_id,
-                a.kind,
-                a.severity,
-                list((a.evidence or {}).get("metrics", [])),
-                a.fired_on,
-                a.window_start,
-                a.window_end,
-                a.explanation,
-                a.detector_version,
-            )
-            for a in found
-        ]
+        rows += [tuple(alert_shape(a, fields=ALERT_FIELDS).values()) for a in found]
     frame = pl.DataFrame(rows, schema=ALERTS, orient="row")
     return frame.sort("fired_on", "patient_id", "kind", "severity", "window_start")
 

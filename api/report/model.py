@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-#: one row per alert, the columns of alerts.jsonl that the report reads
+#: one row per alert, the columns of alerts.jsonl that the report reads: fields of
+#: api.alert_shape, in the file's order
 ALERTS: dict[str, pl.DataType] = {
     "patient_id": pl.String(),
     "kind": pl.String(),

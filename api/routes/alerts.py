@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from api.alert_shape import alert_shape
 from api.auth import Coordinator
 from api.routes.schemas import (
     AlertDetail,
@@ -53,7 +54,7 @@ async def list_alerts(
     ctx.audit.patient_id = patient_id
     ctx.audit.patient_ids.update(row.patient_id for row in page)
     return AlertPage(
-        items=[AlertOut.model_validate(row, from_attributes=True) for row in page],
+        items=[AlertOut(**alert_shape(row)) for row in page],
         next_cursor=str(next_id) if next_id is not None else None,
     )
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 import ingest
+from api.alert_shape import alert_shape
 from api.auth import CareReader, Context
 from api.problems import PayloadTooLarge
 from api.routes.schemas import (
@@ -164,7 +165,9 @@ def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> Phq
     )
     out = Phq9Received(patient_id=patient_id, received=loaded.phq9.height)
     if ctx.principal.role == "coordinator":
-        out.alerts = [OpenedAlert(id=a.id, kind=a.kind, severity=a.severity) for a in opened]
+        out.alerts = [
+            OpenedAlert(**alert_shape(a, fields=tuple(OpenedAlert.model_fields))) for a in opened
+        ]
     if any(a.kind == "phq9_safety" for a in opened):
         out.safety = (
             "Your care team has been told and will contact you. If you are in danger now, "

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 import annotated_types
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from api.alert_shape import alert_shape
 from api.store import Alert, Upload
 from api.store.uploads import UploadStatus
 from detect.signals import Direction, Kind, Severity
@@ -124,6 +125,8 @@ class AlertEventOut(BaseModel):
 
 
 class AlertOut(BaseModel):
+    """An alert as ``api.alert_shape`` gives it."""
+
     id: int
     patient_id: str
     kind: Kind
@@ -143,7 +146,7 @@ class AlertOut(BaseModel):
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
-        return cls.model_validate(alert, from_attributes=True)
+        return cls(**alert_shape(alert))
 
 
 class MetricChangeOut(BaseModel):
@@ -170,7 +173,11 @@ class AlertDetail(AlertOut):
 
     @classmethod
     def of(cls, alert: Alert) -> AlertDetail:
-        return cls.model_validate(alert, from_attributes=True)
+        return cls(
+            **alert_shape(alert),
+            evidence=Evidence.model_validate(alert.evidence),
+            events=[AlertEventOut.model_validate(e, from_attributes=True) for e in alert.events],
+        )
 
 
 class AlertPage(BaseModel):

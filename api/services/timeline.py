@@ -8,10 +8,23 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
+from api.alert_shape import alert_shape
 from api.services.alerts import alerts_of
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9
 from detect import DEFAULT, change_points
+
+#: the fields of each alert on the timeline
+TIMELINE_FIELDS = (
+    "id",
+    "kind",
+    "severity",
+    "status",
+    "fired_on",
+    "window_start",
+    "window_end",
+    "explanation",
+)
 
 
 def timeline(
@@ -41,16 +54,7 @@ def timeline(
     }
     if include_alerts:
         out["alerts"] = [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "severity": a.severity,
-                "status": a.status,
-                "fired_on": a.fired_on,
-                "window_start": a.window_start,
-                "window_end": a.window_end,
-                "explanation": a.explanation,
-            }
+            alert_shape(a, fields=TIMELINE_FIELDS)
             for a in alerts_of(session, patient_id=patient_id)
             if (start is None or a.fired_on >= start) and (end is None or a.fired_on <= end)
         ]

@@ -37,12 +37,28 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.alert_shape import alert_shape
 from api.fhir.alerts import detected_issue_id
 from api.store.alerts import Alert
 from api.store.people import Patient
 from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryStatus, WebhookEndpoint
 from api.webhooks.signing import new_message_id
 
+#: the alert's fields in a payload's ``data`` (its id as ``alert_id``), the receivers' contract
+PAYLOAD_FIELDS = (
+    "patient_id",
+    "kind",
+    "severity",
+    "status",
+    "fired_on",
+    "window_start",
+    "window_end",
+    "explanation",
+    "opened_at",
+    "acknowledged_at",
+    "resolved_at",
+    "escalated_at",
+)
 #: which alert timestamp marks each event
 _EVENT_TIME_FIELD = {
     "alert.opened": "opened_at",
@@ -107,19 +123,8 @@ def render_payload(
     occurred_at = getattr(alert, _EVENT_TIME_FIELD[event_type]) or now
     data = {
         "alert_id": alert.id,
-        "patient_id": alert.patient_id,
         "team_id": team_id,
-        "kind": alert.kind,
-        "severity": alert.severity,
-        "status": alert.status,
-        "fired_on": alert.fired_on,
-        "window_start": alert.window_start,
-        "window_end": alert.window_end,
-        "explanation": alert.explanation,
-        "opened_at": alert.opened_at,
-        "acknowledged_at": alert.acknowledged_at,
-        "resolved_at": alert.resolved_at,
-        "escalated_at": alert.escalated_at,
+        **alert_shape(alert, fields=PAYLOAD_FIELDS),
         "url": f"{public_url.rstrip('/')}/v1/alerts/{alert.id}",
         "detected_issue_id": detected_issue_id(alert.id),
     }

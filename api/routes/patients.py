@@ -16,7 +16,6 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 import ingest
-from api.alert_shape import alert_shape
 from api.auth import CareReader, Context
 from api.problems import PayloadTooLarge
 from api.routes.schemas import (
@@ -24,7 +23,6 @@ from api.routes.schemas import (
     Day,
     Line,
     NightOut,
-    OpenedAlert,
     Phq9EntryOut,
     Phq9Received,
     Timeline,
@@ -33,7 +31,8 @@ from api.routes.schemas import (
 from api.services import uploads
 from api.services.errors import InvalidInput
 from api.services.nights import load_nights
-from api.services.phq9 import load_phq9, submit_phq9
+from api.services.phq9 import load_phq9
+from api.services.phq9_submissions import Receipt, submit_answers
 from api.services.timeline import timeline
 from ingest.errors import UnknownFormatError
 from ingest.schema import PHQ9_ITEMS
@@ -120,20 +119,36 @@ async def create_upload(
         }
     },
 )
-async def create_phq9(patient_id: str, request: Request, ctx: CareReader) -> Phq9Received:
+async def create_phq9(
+    patient_id: str,
+    request: Request,
+    response: Response,
+    ctx: CareReader,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Phq9Received:
     """JSON, CSV or a FHIR R4 QuestionnaireResponse; invalid answers are refused whole (422).
-    Item 9 above zero opens an urgent safety alert whose notification starts before the
-    response."""
+    Every answer with item 9 above zero shows the safety message and tells the care team (a
+    firing of the urgent safety alert, whose notification starts before the response), also
+    while an earlier safety alert is open. An answer time stored with other answers is a 409;
+    the same answers sent again (or the same ``Idempotency-Key``) get the first response, with
+    the header ``Idempotent-Replayed: true``."""
     await run_in_threadpool(ctx.patient, patient_id)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > PHQ9_MAX_BYTES:
             raise PayloadTooLarge(PHQ9_MAX_BYTES)
-    return await run_in_threadpool(_submit, ctx, patient_id, bytes(body), request)
+    receipt = await run_in_threadpool(
+        _submit, ctx, patient_id, bytes(body), request, idempotency_key
+    )
+    if receipt.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return Phq9Received.model_validate(receipt.shown_to(ctx.principal.role))
 
 
-def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> Phq9Received:
+def _submit(
+    ctx: Context, patient_id: str, body: bytes, request: Request, idempotency_key: str | None
+) -> Receipt:
     content_type = request.headers.get("content-type", "")
     display = "phq9.csv" if "csv" in content_type else "phq9.json"
     if not body.strip():
@@ -144,6 +159,10 @@ def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> Phq
         raise InvalidInput(
             f"{display}: not a PHQ-9 submission (JSON, CSV or FHIR QuestionnaireResponse)",
             field="body",
+        ) from error
+    except OverflowError as error:  # a time such as year 1 at +01:00 has no UTC date
+        raise InvalidInput(
+            f"{display}: answered_at is out of the range of dates", field="answered_at"
         ) from error
     if loaded.phq9.height == 0 or loaded.samples.height:
         raise InvalidInput(f"{display}: not a PHQ-9 submission", field="body")
@@ -156,24 +175,13 @@ def _submit(ctx: Context, patient_id: str, body: bytes, request: Request) -> Phq
             f"{display}: unanswered {', '.join(missing)} and no total: every item is needed",
             field=missing[0] if missing else "total",
         )
-    opened = submit_phq9(
+    return submit_answers(
         ctx.work,
         patient_id=patient_id,
         entries=loaded.phq9,
-        actor=ctx.principal,
         now=ctx.now,
+        idempotency_key=idempotency_key,
     )
-    out = Phq9Received(patient_id=patient_id, received=loaded.phq9.height)
-    if ctx.principal.role == "coordinator":
-        out.alerts = [
-            OpenedAlert(**alert_shape(a, fields=tuple(OpenedAlert.model_fields))) for a in opened
-        ]
-    if any(a.kind == "phq9_safety" for a in opened):
-        out.safety = (
-            "Your care team has been told and will contact you. If you are in danger now, "
-            "call your local emergency number."
-        )
-    return out
 
 
 @router.get("/phq9", response_model=list[Phq9EntryOut], summary="PHQ-9 entries of the patient")

@@ -117,11 +117,24 @@ class UploadOut(BaseModel):
         )
 
 
+class FiringOut(BaseModel):
+    """The stored signal of one firing: its own day, window, metrics and sentence."""
+
+    fired_on: date
+    window_start: date
+    window_end: date
+    explanation: str
+    metrics: list[str]
+
+
 class AlertEventOut(BaseModel):
     event: Literal["opened", "acknowledged", "resolved", "escalated", "refired"]
     actor: str
     note: str | None
     at: datetime
+    signal: FiringOut | None = Field(
+        default=None, description="for the firings (opened, refired): the signal that fired"
+    )
 
 
 class AlertOut(BaseModel):
@@ -238,13 +251,17 @@ class OpenedAlert(BaseModel):
     id: int
     kind: Kind
     severity: Severity
+    event: Literal["opened", "refired"] = Field(
+        default="opened", description="opened by these answers, or an active alert fired again"
+    )
 
 
 class Phq9Received(BaseModel):
     patient_id: str
     received: int = Field(description="answers stored")
     alerts: list[OpenedAlert] | None = Field(
-        default=None, description="alerts these answers opened (shown to coordinators)"
+        default=None,
+        description="alerts these answers opened or fired again (shown to coordinators)",
     )
     safety: str | None = Field(
         default=None, description="the safety message, whenever an item-9 answer is above 0"

@@ -146,11 +146,15 @@ e.g. `Webhook(secret).verify(body, headers)`). The body:
           "url": "https://…/v1/alerts/42"}}
 ```
 
-Types: `alert.opened`, `alert.acknowledged`, `alert.resolved`, `alert.escalated`. Answer 2xx
-to accept; anything else (or no answer within 5 s) is retried with exponential backoff and
-full jitter (waits drawn up to a ceiling doubling from 30 s to 6 h), up to 12 attempts over
-about 7 hours on average, with the same `webhook-id` (use it to drop duplicates). Urgent
-alerts are sent at once, before the PHQ-9 submission that raised them is answered.
+Types: `alert.opened`, `alert.refired` (an urgent alert fired again while open or
+acknowledged, e.g. a new PHQ-9 item-9 answer; the body's `firing` holds that answer's own
+day, window and sentence, `data` the alert's first), `alert.acknowledged`, `alert.resolved`,
+`alert.escalated`. An endpoint subscribed to `alert.opened` also receives `alert.refired`.
+Answer 2xx to accept; anything else (or no answer within 5 s) is retried with exponential
+backoff and full jitter (waits drawn up to a ceiling doubling from 30 s to 6 h), up to 12
+attempts over about 7 hours on average, with the same `webhook-id` (use it to drop
+duplicates). Urgent alerts are sent at once, before the PHQ-9 submission that raised them is
+answered.
 """
 
 

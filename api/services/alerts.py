@@ -16,7 +16,7 @@ from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.patients import visible_patients
 from api.services.tokens import Principal
 from api.store import Alert, AlertEvent, Patient, SignalRecord
-from api.store.alerts import ACTIVE_STATUSES, ALERT_STATUSES
+from api.store.alerts import ACTIVE_STATUSES, ALERT_STATUSES, FIRING_EVENTS
 from api.unit_of_work import UnitOfWork
 from api.webhooks import outbox
 from detect.signals import KINDS, SEVERITIES, Signal
@@ -28,9 +28,37 @@ MAX_PAGE = 200
 SUMMARY_COLUMNS = tuple(column for column in Alert.__table__.columns if column.name != "evidence")
 
 
+@dataclass(frozen=True)
+class Firing:
+    """One firing of an alert: the alert, whether this signal opened it, and the stored signal
+    with its own day, window, metrics and sentence."""
+
+    alert: Alert
+    opened: bool
+    signal: SignalRecord
+
+
 def open_alert(work: UnitOfWork, *, signal: Signal, now: datetime) -> Alert | None:
     """Stores the signal and opens an alert for it; returns the new alert, or None when the
-    patient already has an active alert of that kind (it is then marked as fired again)."""
+    patient already has an active alert of that kind (the signal is then a firing of it)."""
+    firing = fire(work, signal=signal, now=now)
+    return firing.alert if firing is not None and firing.opened else None
+
+
+def fire(
+    work: UnitOfWork, *, signal: Signal, now: datetime, new_answer: bool = False
+) -> Firing | None:
+    """Stores the signal and records it as a firing: it opens an alert, or, when the patient
+    already has an active alert of its kind, it is a "refired" event of that alert with its own
+    signal. The alert keeps the story of the signal that opened it; refirings of urgent alerts
+    are announced to the team's webhooks like openings.
+
+    A signal that repeats a firing the alert already recorded (the same day, window, severity
+    and sentence: detection judging again an answer judged on submission, or a day judged
+    twice) is stored but no firing, and None is returned, also when that alert was resolved
+    since.
+    ``new_answer``: the signal comes from an answer submitted now, which is always a firing of
+    its own, even if an earlier answer read the same."""
     session = work.session
     evidence = _evidence(signal)
     record = SignalRecord(
@@ -38,6 +66,10 @@ def open_alert(work: UnitOfWork, *, signal: Signal, now: datetime) -> Alert | No
     )
     session.add(record)
     active = _active(session, signal.patient_id, signal.kind)
+    if not new_answer and _already_fired(session, signal):
+        record.alert_id = active.id if active is not None else None
+        session.flush()
+        return None
     if active is None:
         alert = _new_alert(signal, evidence, now)
         try:
@@ -50,19 +82,22 @@ def open_alert(work: UnitOfWork, *, signal: Signal, now: datetime) -> Alert | No
                 raise
         else:
             record.alert_id = alert.id
-            _event(session, alert, "opened", actor=signal.detector, note=None, now=now)
+            _event(
+                session, alert, "opened", actor=signal.detector, note=None, now=now, signal=record
+            )
             _announce(work, alert, "alert.opened", now)
-            return alert
+            return Firing(alert=alert, opened=True, signal=record)
     record.alert_id = active.id
     active.last_fired_on = max(active.last_fired_on, signal.fired_on)
+    note = None
     if _rank(signal.severity) < _rank(active.severity):
-        # the same problem grew worse: the alert says so, its history keeps what it was
+        # the same problem grew worse: the alert's urgency follows, its story stays the first
         note = f"severity raised from {active.severity} to {signal.severity}"
         active.severity = signal.severity
-        active.explanation = signal.explanation
-        active.evidence = evidence
-        _event(session, active, "refired", actor=signal.detector, note=note, now=now)
-    return None
+    _event(session, active, "refired", actor=signal.detector, note=note, now=now, signal=record)
+    if active.severity == "urgent":
+        _announce(work, active, "alert.refired", now, firing=record)
+    return Firing(alert=active, opened=False, signal=record)
 
 
 def acknowledge(
@@ -136,7 +171,8 @@ def get_alert(
     query = select(Alert).where(Alert.id == alert_id, visible_alerts(principal))
     if lock:
         query = _lockable(session, query)
-    alert = session.scalar(query.options(selectinload(Alert.events)))
+    history = selectinload(Alert.events).selectinload(AlertEvent.signal)
+    alert = session.scalar(query.options(history))
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     return alert
@@ -264,17 +300,57 @@ def _evidence(signal: Signal) -> dict[str, Any]:
 
 
 def _event(
-    session: Session, alert: Alert, event: str, *, actor: str, note: str | None, now: datetime
+    session: Session,
+    alert: Alert,
+    event: str,
+    *,
+    actor: str,
+    note: str | None,
+    now: datetime,
+    signal: SignalRecord | None = None,
 ) -> None:
-    alert.events.append(AlertEvent(event=event, actor=actor, note=note, at=now))
+    alert.events.append(AlertEvent(event=event, actor=actor, note=note, at=now, signal=signal))
     session.flush()
 
 
-def _announce(work: UnitOfWork, alert: Alert, event_type: str, now: datetime) -> None:
+def _already_fired(session: Session, signal: Signal) -> bool:
+    """True when a firing of an alert of the patient already told this signal's story (also
+    of an alert resolved since: judging the same evidence again does not reopen it)."""
+    found = session.scalar(
+        select(AlertEvent.id)
+        .join(SignalRecord, AlertEvent.signal_id == SignalRecord.id)
+        .where(
+            SignalRecord.patient_id == signal.patient_id,
+            SignalRecord.kind == signal.kind,
+            SignalRecord.severity == signal.severity,
+            AlertEvent.event.in_(FIRING_EVENTS),
+            SignalRecord.fired_on == signal.fired_on,
+            SignalRecord.window_start == signal.window_start,
+            SignalRecord.window_end == signal.window_end,
+            SignalRecord.explanation == signal.explanation,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _announce(
+    work: UnitOfWork,
+    alert: Alert,
+    event_type: str,
+    now: datetime,
+    *,
+    firing: SignalRecord | None = None,
+) -> None:
     """Queues the team's webhook deliveries in this unit of work; deliveries of urgent alerts
     are also attempted as soon as it commits."""
     deliveries = outbox.enqueue(
-        work.session, alert=alert, event_type=event_type, now=now, public_url=work.public_url
+        work.session,
+        alert=alert,
+        event_type=event_type,
+        now=now,
+        public_url=work.public_url,
+        firing=firing,
     )
     if alert.severity == "urgent" and deliveries:
         work.deliver_after_commit.extend(d.id for d in deliveries)

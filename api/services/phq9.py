@@ -9,7 +9,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from api.services.alerts import open_alert
+from api.services.alerts import Firing, fire
 from api.services.tokens import Principal
 from api.store import Alert, Patient, Phq9Entry
 from api.unit_of_work import UnitOfWork
@@ -114,6 +114,16 @@ def submit_phq9_many(
     (by submission time, patient, answer time), as one ``submit_phq9`` call per submission.
 
     Each patient's history is read once, however many entries they submitted."""
+    return [f.alert for f in judge_new_entries(work, entries=entries, config=config) if f.opened]
+
+
+def judge_new_entries(
+    work: UnitOfWork, *, entries: pl.DataFrame, config: DetectConfig = DEFAULT
+) -> list[Firing]:
+    """Stores the entries not stored before and judges each against the answers before it;
+    returns the firings, in submission order. Each new answer that trips a rule is a firing of
+    its own: it opens an alert or, while one of its kind is active, fires it again (an urgent
+    one is announced again), so an item-9 answer always reaches the care team."""
     session = work.session
     new = _store_new(session, _submission(entries, None))
     if new.height == 0:
@@ -132,15 +142,15 @@ def submit_phq9_many(
         .filter(pl.col("safety") | pl.col("relapse_after_remission") | pl.col("reliable_rise"))
         .sort(SUBMITTED_AT, "patient_id", "answered_at")
     )
-    opened: list[Alert] = []
-    # one step per flagged entry: few, and each opens its alerts at its own submission time
+    firings: list[Firing] = []
+    # one step per flagged entry: few, and each fires at its own submission time
     for index in range(flagged.height):
         entry = flagged.slice(index, 1)
         for signal in signals_from_scored(entry, config):
-            alert = open_alert(work, signal=signal, now=entry[SUBMITTED_AT][0])
-            if alert is not None:
-                opened.append(alert)
-    return opened
+            firing = fire(work, signal=signal, now=entry[SUBMITTED_AT][0], new_answer=True)
+            if firing is not None:
+                firings.append(firing)
+    return firings
 
 
 def _submission(entries: pl.DataFrame, now: datetime | None) -> pl.DataFrame:

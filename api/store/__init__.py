@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.store.alerts import Alert, AlertEvent, SignalRecord
 from api.store.audit import AuditEntry
 from api.store.base import Base
-from api.store.health import Night, Phq9Entry
+from api.store.health import Night, Phq9Entry, Phq9Submission
 from api.store.people import CareTeam, Membership, Patient, User
 from api.store.tokens import ApiToken
 from api.store.uploads import Upload
@@ -24,6 +24,7 @@ __all__ = [
     "Night",
     "Patient",
     "Phq9Entry",
+    "Phq9Submission",
     "SignalRecord",
     "Upload",
     "User",

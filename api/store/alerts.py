@@ -15,6 +15,8 @@ ALERT_STATUSES = ("open", "acknowledged", "resolved")
 #: statuses in which an alert still blocks a second alert of the same patient and kind
 ACTIVE_STATUSES = ("open", "acknowledged")
 EVENT_KINDS = ("opened", "acknowledged", "resolved", "escalated", "refired")
+#: the events that are firings of the alert (each links its own signal)
+FIRING_EVENTS = ("opened", "refired")
 
 _ACTIVE = text("status IN ('open', 'acknowledged')")
 
@@ -41,8 +43,16 @@ class SignalRecord(Base):
     )
     created_at: Mapped[datetime]
 
+    @property
+    def metrics(self) -> list[str]:
+        return [change["metric"] for change in self.changes.get("changes", [])]
+
 
 class Alert(Base):
+    """An alert tells one story: its fired_on, window, evidence and explanation are those of
+    the signal that opened it. Later firings are events in its history (``AlertEvent``), each
+    with its own signal; only ``last_fired_on`` (and a severity that grew) follow them."""
+
     __tablename__ = "alerts"
     __table_args__ = (
         # one active alert per patient and kind, on both backends
@@ -86,14 +96,21 @@ class Alert(Base):
 
 
 class AlertEvent(Base):
+    """One step of an alert's history. Each firing ("opened", "refired") links the stored
+    signal it came from, with that signal's own day, window, metrics and sentence."""
+
     __tablename__ = "alert_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(String(20))
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signals.id", ondelete="SET NULL"), index=True
+    )
     #: "system", "scheduler", or "user:<id>" / "patient:<id>"
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
 
     alert: Mapped[Alert] = relationship(back_populates="events")
+    signal: Mapped[SignalRecord | None] = relationship()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.store.base import Base
@@ -61,4 +62,24 @@ class Phq9Entry(Base):
     difficulty: Mapped[int | None] = mapped_column(SmallInteger)
     instrument: Mapped[str] = mapped_column(String(10))
     source: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class Phq9Submission(Base):
+    """What one PHQ-9 submission was answered, kept so that the same answers sent again (a
+    retry, or the same ``Idempotency-Key``) get the same response and tell nobody twice."""
+
+    __tablename__ = "phq9_submissions"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "idempotency_key", name="uq_phq9_submissions_key"),
+        Index("ix_phq9_submissions_digest", "patient_id", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    #: sha256 of the answers (answer times, items, difficulty, instrument), whatever the format
+    digest: Mapped[str] = mapped_column(String(64))
+    #: the response body given, alerts included (a patient is shown it without them)
+    response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.store.base import Base
 
-EVENT_TYPES = ("alert.opened", "alert.acknowledged", "alert.resolved", "alert.escalated")
+EVENT_TYPES = (
+    "alert.opened",
+    "alert.refired",
+    "alert.acknowledged",
+    "alert.resolved",
+    "alert.escalated",
+)
 
 
 class DeliveryStatus(enum.StrEnum):

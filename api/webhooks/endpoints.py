@@ -56,6 +56,9 @@ def register_endpoint(
             + (f"; unknown: {unknown}" if unknown else ""),
             field="event_types",
         )
+    if "alert.opened" in wanted and "alert.refired" not in wanted:
+        # who hears of an urgent alert opening must hear of it firing again
+        wanted.append("alert.refired")
     secret = generate_secret()
     endpoint = WebhookEndpoint(
         team_id=team_id,

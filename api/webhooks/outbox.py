@@ -3,8 +3,8 @@
 The payload a care team's system receives (``Content-Type: application/json``)::
 
     {
-      "type": "alert.opened",            # alert.opened | alert.acknowledged | alert.resolved
-                                         # | alert.escalated
+      "type": "alert.opened",            # alert.opened | alert.refired | alert.acknowledged
+                                         # | alert.resolved | alert.escalated
       "timestamp": "2026-11-24T08:15:02Z",  # when the change happened (UTC, ISO 8601)
       "data": {
         "alert_id": 42,
@@ -19,8 +19,17 @@ The payload a care team's system receives (``Content-Type: application/json``)::
         "opened_at": "...", "acknowledged_at": null, "resolved_at": null, "escalated_at": null,
         "url": "https://phenowatch.example.org/v1/alerts/42",  # GET it with a team token
         "detected_issue_id": "42"        # the alert as FHIR: GET /fhir/DetectedIssue/42
+      },
+      "firing": {                        # alert.refired only: the new firing's own signal
+        "fired_on": "2026-11-26", "window_start": "2026-11-26", "window_end": "2026-11-26",
+        "explanation": "On the PHQ-9 of 26 Nov 2026 the patient scored item 9 ... 2 of 3; ...",
+        "metrics": ["phq9_item_9"]
       }
     }
+
+``data`` tells the alert's story: the day, window and sentence of the signal that opened it.
+``alert.refired`` is sent when an urgent alert fires again while it is open or acknowledged
+(every PHQ-9 answer with item 9 above zero does); ``firing`` is that new firing.
 
 Headers follow Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``,
 see ``api.webhooks.signing``). ``webhook-id`` is the same on every retry of one event for one
@@ -39,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from api.alert_shape import alert_shape
 from api.fhir.alerts import detected_issue_id
-from api.store.alerts import Alert
+from api.store.alerts import Alert, SignalRecord
 from api.store.people import Patient
 from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryStatus, WebhookEndpoint
 from api.webhooks.signing import new_message_id
@@ -75,6 +84,7 @@ def enqueue(
     event_type: str,
     now: datetime,
     public_url: str = "",
+    firing: SignalRecord | None = None,
 ) -> list[Delivery]:
     """Adds one pending delivery per active endpoint of the alert's care team that subscribes
     to ``event_type``; returns them (flushed, so their ids are known). Never commits.
@@ -95,7 +105,12 @@ def enqueue(
         return []
     session.flush()  # the alert's id is needed in the payload
     payload = render_payload(
-        alert, team_id=team_id, event_type=event_type, now=now, public_url=public_url
+        alert,
+        team_id=team_id,
+        event_type=event_type,
+        now=now,
+        public_url=public_url,
+        firing=firing,
     )
     deliveries = [
         Delivery(
@@ -117,10 +132,16 @@ def enqueue(
 
 
 def render_payload(
-    alert: Alert, *, team_id: int | None, event_type: str, now: datetime, public_url: str = ""
+    alert: Alert,
+    *,
+    team_id: int | None,
+    event_type: str,
+    now: datetime,
+    public_url: str = "",
+    firing: SignalRecord | None = None,
 ) -> str:
     """The JSON text of one event, compact and with sorted keys (it is signed as is)."""
-    occurred_at = getattr(alert, _EVENT_TIME_FIELD[event_type]) or now
+    occurred_at = _event_time(alert, event_type) or now
     data = {
         "alert_id": alert.id,
         "team_id": team_id,
@@ -128,8 +149,22 @@ def render_payload(
         "url": f"{public_url.rstrip('/')}/v1/alerts/{alert.id}",
         "detected_issue_id": detected_issue_id(alert.id),
     }
-    event = {"type": event_type, "timestamp": occurred_at, "data": data}
+    event: dict[str, Any] = {"type": event_type, "timestamp": occurred_at, "data": data}
+    if firing is not None:
+        event["firing"] = {
+            "fired_on": firing.fired_on,
+            "window_start": firing.window_start,
+            "window_end": firing.window_end,
+            "explanation": firing.explanation,
+            "metrics": firing.metrics,
+        }
     return json.dumps(event, default=_json_value, sort_keys=True, separators=(",", ":"))
+
+
+def _event_time(alert: Alert, event_type: str) -> datetime | None:
+    """The alert's own time of the event; None for a refiring (its time is the caller's now)."""
+    field = _EVENT_TIME_FIELD.get(event_type)
+    return getattr(alert, field) if field else None
 
 
 def _json_value(value: Any) -> str:

@@ -116,14 +116,16 @@ def test_one_active_alert_per_patient_and_kind_through_its_whole_life(
     assert resolved["status"] == "resolved"
     assert [(e["event"], e["note"]) for e in resolved["events"]] == [
         ("opened", None),
+        ("refired", None),
         ("acknowledged", "seen"),
         ("resolved", "called, doing better"),
     ]
     again_ack = client.post(f"/v1/alerts/{first.id}/acknowledge", headers=coord)
     assert again_ack.status_code == 409
-    # resolved: the next signal opens a new alert
-    with unit_of_work(factory, clock=clock) as work:
-        reopened = open_alert(work, signal=signal("p1"), now=clock.now())
+    with unit_of_work(factory, clock=clock) as work:  # the same evidence judged again
+        assert open_alert(work, signal=signal("p1"), now=clock.now()) is None
+    with unit_of_work(factory, clock=clock) as work:  # resolved: the next signal opens anew
+        reopened = open_alert(work, signal=signal("p1", fired_on=date(2026, 3, 5)), now=clock.now())
     assert reopened is not None and reopened.id not in (first.id, other_kind.id)
 
 

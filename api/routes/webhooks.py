@@ -1,5 +1,6 @@
 """Care teams' webhook endpoints over HTTP: register (the secret is shown once), list, delete,
-and read the delivery log with every attempt. Coordinators of the team, or an admin.
+read the delivery log with every attempt, and send a delivery again. Coordinators of the team;
+an admin may list and delete endpoints, not register them nor read deliveries.
 
 What a registered endpoint receives is described in ``api.webhooks.outbox`` (the payload) and
 ``api.webhooks.signing`` (the Standard Webhooks headers); the same text is in the OpenAPI
@@ -238,3 +239,16 @@ def list_webhook_attempts(team_id: Id, delivery_id: Id, ctx: TeamManager) -> Att
         ctx.session, principal=ctx.principal, team_id=team_id, delivery_id=delivery_id
     )
     return AttemptList(items=[AttemptOut.of(attempt) for attempt in found])
+
+
+@router.post(
+    "/webhook-deliveries/{delivery_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    name="redeliver_webhook",
+    summary="Send a delivery again (due at once, same webhook-id, a fresh allowance of attempts)",
+)
+def redeliver_webhook(team_id: int, delivery_id: int, ctx: TeamManager) -> DeliveryOut:
+    delivery = service.redeliver(
+        ctx.session, principal=ctx.principal, team_id=team_id, delivery_id=delivery_id, now=ctx.now
+    )
+    return DeliveryOut.of(delivery)

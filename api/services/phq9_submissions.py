@@ -92,7 +92,7 @@ def submit_answers(
         )
         body = dict(earlier.response) if earlier is not None else _body(patient_id, entries, [])
         return Receipt(body=body, replayed=True)
-    firings = judge_new_entries(session, entries=new.with_columns(pl.lit(now).alias(SUBMITTED_AT)))
+    firings = judge_new_entries(work, entries=new.with_columns(pl.lit(now).alias(SUBMITTED_AT)))
     alerts = [
         {
             "id": f.alert.id,

@@ -45,6 +45,9 @@ class WebhookEndpoint(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    #: set while the endpoint fails: when one waiting delivery is tried early, to learn at once
+    #: that it is back (its whole backlog is then sent, urgent first)
+    next_probe_at: Mapped[datetime | None]
 
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="endpoint", cascade="all, delete-orphan", passive_deletes=True
@@ -81,6 +84,8 @@ class Delivery(Base):
         ),
         default=DeliveryStatus.PENDING,
     )
+    #: an urgent alert's event: sent before the others of a backlog
+    urgent: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     # Set while a worker holds the delivery, so no other worker sends it at the same time.

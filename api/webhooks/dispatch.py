@@ -9,39 +9,42 @@ Two entry points:
   and leases them by moving ``next_attempt_at`` past the send timeout, so a delivery is sent by
   one worker at a time and, if that worker dies mid-send, again by another after the lease.
 - ``deliver_now(delivery_ids, session_factory=..., now=...)`` — the urgent path. It is
-  synchronous: it claims exactly those deliveries and makes their first attempt (all endpoints
-  in parallel, each bounded by ``policy.urgent_timeout``) before returning, so the PHQ-9 request
-  that raised an item-9 alert does not answer before its webhooks went out. A failed first
-  attempt is scheduled for retry like any other and ``deliver_due`` takes it from there.
+  synchronous: it claims those deliveries and makes their first attempt (all endpoints in
+  parallel) before returning, so the PHQ-9 request that raised an item-9 alert does not answer
+  before its webhooks went out. The sends share one budget (``policy.urgent_timeout`` seconds
+  in all, however many endpoints): a send still running when it runs out is handed to the
+  background job at once, not counted as a failure. A failed first attempt is scheduled for
+  retry like any other and ``deliver_due`` takes it from there.
+
+Catch-up after an outage: while an endpoint fails, one of its waiting deliveries (urgent
+first) is tried early every ``policy.probe_interval``; such an early try does not count
+towards ``max_attempts``. The first 2xx answer from the endpoint makes its whole backlog due at
+once, and ``deliver_due`` sends it in the same call, urgent deliveries first.
 
 Retries use exponential backoff with full jitter (a uniformly random wait between zero and
 ``base_delay * 2 ** (attempts - 1)``, capped at ``max_delay``) and stop after ``max_attempts``:
 the delivery is then ``failed`` (dead) and keeps its attempt log for the care team to inspect.
-A 2xx answer is success; anything else, a timeout or a refused connection is a failure.
+A 2xx answer is success; anything else, a timeout, a refused connection or any error while
+sending is a failed attempt of that delivery alone. The care team's attempt log shows only a
+coarse reason (``NO_ANSWER``, ``REFUSED``...): which error, which status code, is for the
+service's log, so the log is no port scanner.
 """
 
 from __future__ import annotations
 
-import functools
 import random
-import ssl
-import time
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from api.db import begin_immediate
 from api.services import audit
-from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
-from api.webhooks.signing import signed_headers
-
-USER_AGENT = "phenowatch-webhooks/1"
+from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
+from api.webhooks.sending import URGENT_PARALLEL, Claimed, Outcome, send_all
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,15 @@ class RetryPolicy:
     base_delay: timedelta = timedelta(seconds=30)
     max_delay: timedelta = timedelta(hours=6)
     timeout: float = 5.0  # seconds per attempt from the scheduled job
-    urgent_timeout: float = 2.0  # seconds per attempt from deliver_now, inside a request
+    # seconds deliver_now may hold its caller (a patient's PHQ-9 request) in all
+    urgent_timeout: float = 2.0
     # A claimed delivery is not due again before this, so a worker that died mid-send is
     # replaced but a live one is never overtaken.
     lease: timedelta = timedelta(seconds=60)
+    # how often a failing endpoint is tried early, to learn it is back
+    probe_interval: timedelta = timedelta(seconds=10)
+    # batches deliver_due sends at once after an endpoint came back
+    catch_up_batches: int = 40
 
     def delay_after(self, attempts: int, *, rng: random.Random | None = None) -> timedelta:
         """The wait before the next attempt, after ``attempts`` failed ones (full jitter)."""
@@ -69,29 +77,6 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-@dataclass(frozen=True)
-class _Claimed:
-    """What a send needs, read in the claim transaction so the send holds no session."""
-
-    delivery_id: int
-    claim_token: str
-    url: str
-    secret: str
-    message_id: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    status_code: int | None
-    error: str | None
-    duration_ms: float
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
 def deliver_due(
     session_factory: sessionmaker[Session],
     *,
@@ -99,17 +84,30 @@ def deliver_due(
     limit: int = 50,
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> int:
-    """Claims and sends up to ``limit`` deliveries due at ``now``; returns how many were tried."""
-    due = (
-        select(Delivery.id)
-        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
-    )
-    guard = (Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
-    claimed = _claim(session_factory, due, guard, now=now, policy=policy)
-    _send_all(session_factory, claimed, now=now, policy=policy, timeout=policy.timeout)
-    return len(claimed)
+    """Claims and sends up to ``limit`` deliveries due at ``now``, and tries each failing
+    endpoint early when its time came; when an endpoint answered again, sends its backlog at
+    once (more batches, urgent first). Returns how many deliveries were tried."""
+    tried = 0
+    for _ in range(policy.catch_up_batches):
+        due = (
+            select(Delivery.id)
+            .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+            .order_by(Delivery.urgent.desc(), Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+        )
+        guard = (Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+        claimed = _claim(session_factory, due, guard, now=now, policy=policy)
+        claimed += _claim_probes(
+            session_factory, now=now, policy=policy, busy={c.endpoint_id for c in claimed}
+        )
+        # the urgent deliveries of a batch go out before the others are started
+        sent, _ = send_all([c for c in claimed if c.urgent], timeout=policy.timeout)
+        sent += send_all([c for c in claimed if not c.urgent], timeout=policy.timeout)[0]
+        recovered = _record(session_factory, sent, now=now, policy=policy)
+        tried += len(claimed)
+        if not recovered:
+            break
+    return tried
 
 
 def deliver_now(
@@ -133,9 +131,11 @@ def deliver_now(
         Delivery.attempts == 0,
         Delivery.claim_token.is_(None),
     )
-    wanted = select(Delivery.id).where(Delivery.id.in_(ids), *guard)
+    wanted = select(Delivery.id).where(Delivery.id.in_(ids), *guard).limit(URGENT_PARALLEL)
     claimed = _claim(session_factory, wanted, guard, now=now, policy=policy)
-    _send_all(session_factory, claimed, now=now, policy=policy, timeout=policy.urgent_timeout)
+    sent, unfinished = send_all(claimed, timeout=policy.timeout, budget=policy.urgent_timeout)
+    _record(session_factory, sent, now=now, policy=policy)
+    _hand_back(session_factory, unfinished, now=now)
     return len(claimed)
 
 
@@ -146,7 +146,7 @@ def _claim(
     *,
     now: datetime,
     policy: RetryPolicy,
-) -> list[_Claimed]:
+) -> list[Claimed]:
     token = uuid.uuid4().hex
     with session_factory() as session:
         begin_immediate(session)  # opens the transaction, holding SQLite's write lock
@@ -170,13 +170,15 @@ def _claim(
             .order_by(Delivery.id)
         ).all()
         claimed = [
-            _Claimed(
+            Claimed(
                 delivery_id=row.id,
+                endpoint_id=row.endpoint_id,
                 claim_token=token,
                 url=row.endpoint.url,
                 secret=row.endpoint.secret,
                 message_id=row.message_id,
                 payload=row.payload,
+                urgent=row.urgent,
             )
             for row in rows
         ]
@@ -184,71 +186,90 @@ def _claim(
     return claimed
 
 
-def _send_all(
+def _claim_probes(
     session_factory: sessionmaker[Session],
-    claimed: Sequence[_Claimed],
     *,
     now: datetime,
     policy: RetryPolicy,
-    timeout: float,
+    busy: set[int],
+) -> list[Claimed]:
+    """Claims, for each failing endpoint whose early try is due (and that has nothing in this
+    batch), its most urgent, oldest waiting delivery."""
+    token = uuid.uuid4().hex
+    claimed: list[Claimed] = []
+    with session_factory() as session:
+        begin_immediate(session)
+        endpoints = session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.next_probe_at <= now, WebhookEndpoint.active.is_(True))
+            .with_for_update(skip_locked=True)
+        ).all()
+        for endpoint in endpoints:
+            if endpoint.id in busy:
+                continue
+            delivery = session.scalar(
+                select(Delivery)
+                .where(
+                    Delivery.endpoint_id == endpoint.id,
+                    Delivery.status == DeliveryStatus.PENDING,
+                    Delivery.claim_token.is_(None),
+                )
+                .order_by(Delivery.urgent.desc(), Delivery.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if delivery is None:
+                endpoint.next_probe_at = None  # nothing waits for it any more
+                continue
+            endpoint.next_probe_at = now + policy.lease  # one early try at a time
+            scheduled = delivery.next_attempt_at or now
+            delivery.next_attempt_at = now + policy.lease
+            delivery.claim_token = token
+            claimed.append(
+                Claimed(
+                    delivery_id=delivery.id,
+                    endpoint_id=endpoint.id,
+                    claim_token=token,
+                    url=endpoint.url,
+                    secret=endpoint.secret,
+                    message_id=delivery.message_id,
+                    payload=delivery.payload,
+                    urgent=delivery.urgent,
+                    probe_of=scheduled,
+                )
+            )
+        session.commit()
+    return claimed
+
+
+def _hand_back(
+    session_factory: sessionmaker[Session], unfinished: Sequence[Claimed], *, now: datetime
 ) -> None:
-    if not claimed:
+    """Gives sends that overran the urgent budget to the background job, due at once."""
+    if not unfinished:
         return
-    with httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls_context()) as client:
-        send = functools.partial(_post, client)
-        if len(claimed) == 1:
-            outcomes = [send(claimed[0])]
-        else:
-            # Slow endpoints must not hold up the others; a few threads suffice since each
-            # send is bounded by the timeout.
-            with ThreadPoolExecutor(max_workers=min(8, len(claimed))) as pool:
-                outcomes = list(pool.map(send, claimed))
-    _record(session_factory, list(zip(claimed, outcomes, strict=True)), now=now, policy=policy)
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """Built once: loading the CA store costs tens of milliseconds, too much for every batch
-    and for the item-9 path."""
-    return ssl.create_default_context()
-
-
-def _post(client: httpx.Client, item: _Claimed) -> _Outcome:
-    headers = signed_headers(
-        secret=item.secret,
-        message_id=item.message_id,
-        body=item.payload,
-        # the wall clock, not the service's: receivers refuse signatures whose timestamp is
-        # far from their own time, whatever clock a replay runs on
-        sent_at=datetime.now(UTC),
-    )
-    headers["user-agent"] = USER_AGENT
-    started = time.perf_counter()
-    try:
-        response = client.post(item.url, content=item.payload.encode(), headers=headers)
-    except httpx.HTTPError as error:
-        return _Outcome(None, _describe(error), _elapsed_ms(started))
-    refused = None if response.is_success else f"HTTP {response.status_code}"
-    return _Outcome(response.status_code, refused, _elapsed_ms(started))
-
-
-def _describe(error: httpx.HTTPError) -> str:
-    text = str(error) or "no detail"
-    return f"{type(error).__name__}: {text}"[:500]
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
+    with session_factory() as session, session.begin():
+        for item in unfinished:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.delivery_id, Delivery.claim_token == item.claim_token)
+                .values(claim_token=None, next_attempt_at=now)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _record(
     session_factory: sessionmaker[Session],
-    sent: Sequence[tuple[_Claimed, _Outcome]],
+    sent: Sequence[tuple[Claimed, Outcome]],
     *,
     now: datetime,
     policy: RetryPolicy,
-) -> None:
-    """Records the outcomes of one batch in one transaction (one commit, not one per send)."""
+) -> bool:
+    """Records the outcomes of one batch in one transaction (one commit, not one per send).
+    An endpoint that answered 2xx gets its whole backlog due now; one that failed is tried
+    early again after ``probe_interval``. Returns whether an endpoint came back."""
+    if not sent:
+        return False
     with session_factory() as session:
         begin_immediate(session)  # read-then-write: take SQLite's write lock up front
         rows = session.scalars(
@@ -261,12 +282,48 @@ def _record(
             delivery = by_id.get(item.delivery_id)
             # deleted meanwhile, or its lease ran out and another worker holds it now
             if delivery is not None and delivery.claim_token == item.claim_token:
-                _apply(session, delivery, outcome, now=now, policy=policy)
+                _apply(session, delivery, item, outcome, now=now, policy=policy)
+        answered = {item.endpoint_id for item, outcome in sent if outcome.succeeded}
+        failing = {item.endpoint_id for item, outcome in sent} - answered
+        recovered = False
+        if answered:
+            backlog = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.endpoint_id.in_(answered),
+                    Delivery.status == DeliveryStatus.PENDING,
+                    Delivery.claim_token.is_(None),
+                    Delivery.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            recovered = bool(getattr(backlog, "rowcount", 0))
+            session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id.in_(answered))
+                .values(next_probe_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        if failing:
+            session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id.in_(failing))
+                .values(next_probe_at=now + policy.probe_interval)
+                .execution_options(synchronize_session=False)
+            )
         session.commit()
+    return recovered
 
 
 def _apply(
-    session: Session, delivery: Delivery, outcome: _Outcome, *, now: datetime, policy: RetryPolicy
+    session: Session,
+    delivery: Delivery,
+    item: Claimed,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
 ) -> None:
     session.add(
         DeliveryAttempt(
@@ -285,17 +342,22 @@ def _apply(
         sent=outcome.succeeded,
         now=now,
     )
-    delivery.attempts += 1
     delivery.claim_token = None
     if outcome.succeeded:
+        delivery.attempts += 1
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
         delivery.last_error = None
-    elif delivery.attempts >= policy.max_attempts:
+        return
+    delivery.last_error = outcome.error
+    if item.probe_of is not None:
+        # an early try of a failing endpoint: the delivery keeps its own schedule
+        delivery.next_attempt_at = item.probe_of
+        return
+    delivery.attempts += 1
+    if delivery.attempts >= policy.max_attempts:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
-        delivery.last_error = outcome.error
     else:
         delivery.next_attempt_at = now + policy.delay_after(delivery.attempts)
-        delivery.last_error = outcome.error

@@ -1,6 +1,8 @@
 """Care teams' webhook endpoints and their delivery log, as services (no HTTP here).
 
-A coordinator manages the endpoints of the teams they belong to; an admin those of any team.
+A coordinator manages the endpoints of the teams they belong to. An admin may list and delete
+any team's endpoints, but registering one and reading or resending deliveries (which carry
+patient ids and alert sentences) belong to the team's coordinators.
 A team the caller may not manage is reported as absent, exactly like a team that does not
 exist. The secret is returned once, by ``register_endpoint``, and never again.
 """
@@ -15,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.services.errors import Forbidden, InvalidInput, NotFound
+from api.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.services.tokens import Principal
 from api.store import CareTeam, Membership
 from api.store.webhooks import (
@@ -46,7 +48,7 @@ def register_endpoint(
     description: str = "",
     now: datetime,
 ) -> RegisteredEndpoint:
-    _check_team(session, principal=principal, team_id=team_id)
+    _check_team(session, principal=principal, team_id=team_id, patient_data=True)
     _check_url(url)
     wanted = list(EVENT_TYPES) if event_types is None else list(dict.fromkeys(event_types))
     unknown = sorted(set(wanted) - set(EVENT_TYPES))
@@ -119,7 +121,7 @@ def list_deliveries(
     before_id: int | None = None,
 ) -> list[Delivery]:
     """The team's deliveries, newest first; page with ``before_id`` (the last id seen)."""
-    _check_team(session, principal=principal, team_id=team_id)
+    _check_team(session, principal=principal, team_id=team_id, patient_data=True)
     query = (
         select(Delivery)
         .join(WebhookEndpoint, Delivery.endpoint_id == WebhookEndpoint.id)
@@ -143,7 +145,7 @@ def list_deliveries(
 def list_attempts(
     session: Session, *, principal: Principal, team_id: int, delivery_id: int
 ) -> list[DeliveryAttempt]:
-    _check_team(session, principal=principal, team_id=team_id)
+    _check_team(session, principal=principal, team_id=team_id, patient_data=True)
     delivery = session.scalar(
         select(Delivery)
         .join(WebhookEndpoint, Delivery.endpoint_id == WebhookEndpoint.id)
@@ -152,6 +154,33 @@ def list_attempts(
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id} for team {team_id}")
     return list(delivery.attempt_log)
+
+
+def redeliver(
+    session: Session, *, principal: Principal, team_id: int, delivery_id: int, now: datetime
+) -> Delivery:
+    """Sends a delivery again, whatever became of it (delivered, failed, waiting for a retry):
+    it is due at once, with the same ``webhook-id`` and a fresh allowance of attempts; its
+    attempt log is kept."""
+    _check_team(session, principal=principal, team_id=team_id, patient_data=True)
+    delivery = session.scalar(
+        select(Delivery)
+        .join(WebhookEndpoint, Delivery.endpoint_id == WebhookEndpoint.id)
+        .where(Delivery.id == delivery_id, WebhookEndpoint.team_id == team_id)
+    )
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id} for team {team_id}")
+    if not delivery.endpoint.active:
+        raise Conflict(f"the endpoint of delivery {delivery_id} was deleted")
+    if delivery.claim_token is not None and delivery.status == DeliveryStatus.PENDING:
+        raise Conflict(f"delivery {delivery_id} is being sent right now")
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = now
+    delivery.delivered_at = None
+    delivery.last_error = None
+    session.flush()
+    return delivery
 
 
 def _team_endpoint(
@@ -164,9 +193,19 @@ def _team_endpoint(
     return endpoint
 
 
-def _check_team(session: Session, *, principal: Principal, team_id: int) -> None:
+def _check_team(
+    session: Session, *, principal: Principal, team_id: int, patient_data: bool = False
+) -> None:
+    """Coordinators of the team; an admin too for what carries no patient data (listing and
+    deleting endpoints). Deliveries hold patient ids and sentences, and a registration decides
+    where they go: those are the team's coordinators' alone."""
     if principal.role not in {"coordinator", "admin"}:
         raise Forbidden("only a care team's coordinators or an admin manage its webhooks")
+    if principal.role == "admin" and patient_data:
+        raise Forbidden(
+            "webhook deliveries carry patient data: only the team's coordinators register "
+            "endpoints and read or resend deliveries"
+        )
     if principal.role == "admin":
         visible = session.get(CareTeam, team_id) is not None
     else:

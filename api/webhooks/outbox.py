@@ -120,6 +120,7 @@ def enqueue(
             message_id=new_message_id(),
             payload=payload,
             status=DeliveryStatus.PENDING,
+            urgent=alert.severity == "urgent",
             attempts=0,
             next_attempt_at=now,
             created_at=now,

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from api.db import make_session_factory, transaction
 from api.services.detection import run_detection
 from api.store import Alert, Phq9Entry
+from api.unit_of_work import UnitOfWork
 from tests.api.conftest import T0, World
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import add_endpoint
@@ -81,7 +82,7 @@ def test_a_second_item_9_answer_while_the_alert_is_acknowledged_tells_patient_an
 
     # detection judging the same answers again is no new firing and tells nobody again
     with transaction(make_session_factory(engine)) as s:
-        run_detection(s, day=T0.date(), patient_ids=["p1"], now=T0)
+        run_detection(UnitOfWork(s), day=T0.date(), patient_ids=["p1"], now=T0)
     again = client.get(f"/v1/alerts/{opened['id']}", headers=coord).json()
     assert len(again["events"]) == len(detail["events"])
     assert len(receiver.received) == 3

@@ -21,6 +21,7 @@ from api.metrics import Metrics
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routes import admin, alerts, health, patients, uploads, webhooks
 from api.settings import Settings
+from api.webhooks.dispatch import Outbound
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def create_app(
     app.state.clock = clock
     app.state.engine = engine
     app.state.session_factory = factory
+    app.state.outbound = Outbound.from_settings(settings)
     app.state.metrics = Metrics(factory)
     app.state.auth_failures = AuthFailures(per_minute=settings.auth_failures_per_minute)
     app.middleware("http")(app.state.metrics.middleware)

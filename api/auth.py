@@ -93,6 +93,7 @@ def request_unit_of_work(request: Request) -> Iterator[UnitOfWork]:
             clock=state.clock,
             public_url=state.settings.public_url,
             write_lock=writes,
+            outbound=state.outbound,
         ) as work:
             # on SQLite a read snapshot cannot be upgraded to write once another writer has
             # committed: a write request takes the write lock up front, and a read's audit

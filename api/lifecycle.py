@@ -2,19 +2,22 @@
 
 ``create_app``'s lifespan runs it for a single-process service; ``phenowatch serve --processes
 N`` runs it once in the supervising process and starts the request processes with its duties
-turned off. In order: migrate the database, register the bootstrap admin token, start the
+turned off. In order: migrate the database, seal the webhook secrets with the newest key,
+register the bootstrap admin token, start the
 upload worker thread and the scheduler; on the way out stop them in reverse and close the
 engine's connections.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import Clock
@@ -23,7 +26,10 @@ from api.migrations import upgrade
 from api.scheduler import Scheduler
 from api.services.tokens import ensure_token
 from api.settings import Settings
+from api.webhooks.secret_box import SecretBox, reseal_secrets
 from api.worker import UploadWorker
+
+log = logging.getLogger(__name__)
 
 #: how long shut-down waits for the upload worker to finish the upload in hand
 WORKER_STOP_SECONDS = 30
@@ -44,11 +50,25 @@ def prepare_database(
     """Migrates the database and registers the bootstrap admin token, as the settings ask."""
     if settings.migrate_on_start:
         upgrade(engine)
+    reseal_webhook_secrets(factory, SecretBox.from_setting(settings.secret_keys))
     if settings.bootstrap_admin_token:
         with transaction(factory) as session:
             ensure_token(
                 session, secret=settings.bootstrap_admin_token, role="admin", now=clock.now()
             )
+
+
+def reseal_webhook_secrets(factory: sessionmaker[Session], secrets: SecretBox) -> None:
+    """Seals webhook secrets stored in plaintext or under an older key with the newest key
+    (``api.webhooks.secret_box``). A database that does not answer yet is no reason not to
+    start: it is done at the next start."""
+    if not secrets.configured:
+        return
+    try:
+        with transaction(factory) as session:
+            reseal_secrets(session, secrets)
+    except DBAPIError:
+        log.warning("webhook secrets not resealed: the database did not answer")
 
 
 @contextmanager

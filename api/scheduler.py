@@ -27,7 +27,7 @@ from api.services.alerts import escalate_overdue
 from api.services.detection import run_detection, run_due_detection
 from api.settings import Settings
 from api.unit_of_work import run_job
-from api.webhooks.dispatch import deliver_due
+from api.webhooks.dispatch import Outbound, deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class Scheduler:
         self.factory = factory
         self.settings = settings
         self.clock = clock
+        self.outbound = Outbound.from_settings(settings)
         self.leader = LeaderLock(engine, retry_seconds=settings.leader_retry_seconds)
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._add(
@@ -141,6 +142,8 @@ class Scheduler:
                 self.factory,
                 lambda work: run_due_detection(work, now=self.clock.now()),
                 clock=self.clock,
+                public_url=self.settings.public_url,
+                outbound=self.outbound,
             )
         )
 
@@ -151,6 +154,8 @@ class Scheduler:
                 self.factory,
                 lambda work: run_detection(work, day=now.date(), now=now),
                 clock=self.clock,
+                public_url=self.settings.public_url,
+                outbound=self.outbound,
             )
         )
 
@@ -161,11 +166,13 @@ class Scheduler:
                 self.factory,
                 lambda work: escalate_overdue(work, now=self.clock.now(), after=after),
                 clock=self.clock,
+                public_url=self.settings.public_url,
+                outbound=self.outbound,
             )
         )
 
     def deliver(self) -> int:
-        return deliver_due(self.factory, now=self.clock.now())
+        return deliver_due(self.factory, now=self.clock.now(), outbound=self.outbound)
 
     # life cycle --------------------------------------------------------------------------------
 

@@ -42,6 +42,13 @@ class Settings(BaseModel):
     leader_retry_seconds: int = Field(default=15, gt=0)
     #: the service's external base URL, used for links in webhook payloads
     public_url: str = ""
+    #: for tests and development only: let webhook endpoints be plain http:// and resolve to
+    #: loopback, private, link-local or other non-public addresses (refused otherwise)
+    webhook_allow_private: bool = False
+    #: Fernet keys (comma-separated, newest first) that encrypt webhook secrets at rest
+    secret_keys: str | None = Field(default=None, repr=False)
+    #: webhook endpoints a care team may register (each one is sent every alert change)
+    webhook_max_endpoints: int = Field(default=10, gt=0)
     #: run the periodic jobs in this process (exactly one replica does, see scheduler)
     run_scheduler: bool = True
     #: run an upload worker thread in this process

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import Clock
 from api.db import begin_immediate
-from api.webhooks.dispatch import deliver_now
+from api.webhooks.dispatch import Outbound, deliver_now
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,6 +33,8 @@ class UnitOfWork:
     session: Session
     public_url: str = ""
     deliver_after_commit: list[int] = field(default_factory=list)
+    #: how the urgent deliveries are sent (secret keys, addresses allowed)
+    outbound: Outbound = field(default_factory=Outbound)
 
 
 @contextmanager
@@ -42,18 +44,19 @@ def unit_of_work(
     clock: Clock,
     public_url: str = "",
     write_lock: bool = False,
+    outbound: Outbound | None = None,
 ) -> Iterator[UnitOfWork]:
     """Commits on success, rolls back on error; after a commit, attempts the urgent deliveries.
 
     ``write_lock``: a transaction that reads then writes takes SQLite's write lock at BEGIN, so
     no other writer overtakes it between the two (PostgreSQL: an ordinary transaction)."""
     with factory() as session:
-        work = UnitOfWork(session, public_url=public_url)
+        work = UnitOfWork(session, public_url=public_url, outbound=outbound or Outbound())
         with session.begin():
             if write_lock:
                 begin_immediate(session)
             yield work
-    deliver_urgent(factory, work.deliver_after_commit, clock=clock)
+    deliver_urgent(factory, work.deliver_after_commit, clock=clock, outbound=work.outbound)
 
 
 def run_job(
@@ -62,19 +65,26 @@ def run_job(
     *,
     clock: Clock,
     public_url: str = "",
+    outbound: Outbound | None = None,
 ) -> T:
     """Runs a job that reads then writes as one unit of work holding the write lock."""
-    with unit_of_work(factory, clock=clock, public_url=public_url, write_lock=True) as work:
+    with unit_of_work(
+        factory, clock=clock, public_url=public_url, write_lock=True, outbound=outbound
+    ) as work:
         return job(work)
 
 
 def deliver_urgent(
-    factory: sessionmaker[Session], delivery_ids: list[int], *, clock: Clock
+    factory: sessionmaker[Session],
+    delivery_ids: list[int],
+    *,
+    clock: Clock,
+    outbound: Outbound | None = None,
 ) -> None:
     if not delivery_ids:
         return
     try:
-        deliver_now(delivery_ids, session_factory=factory, now=clock.now())
+        deliver_now(delivery_ids, session_factory=factory, now=clock.now(), outbound=outbound)
     except Exception:
         # the delivery job retries whatever was not sent; the alert itself is stored
         log.exception("immediate webhook delivery failed; the delivery job will retry")

@@ -27,6 +27,7 @@ from api.services.phq9 import submit_phq9
 from api.services.tokens import Principal
 from api.settings import Settings
 from api.unit_of_work import unit_of_work
+from api.webhooks.dispatch import Outbound
 from ingest.errors import IngestError
 from ingest.read_report import ReadWarning
 
@@ -98,7 +99,10 @@ class UploadWorker:
             )
             return upload_id
         with unit_of_work(
-            self.factory, clock=self.clock, public_url=self.settings.public_url
+            self.factory,
+            clock=self.clock,
+            public_url=self.settings.public_url,
+            outbound=Outbound.from_settings(self.settings),
         ) as work:
             session = work.session
             held = uploads.hold(session, upload_id=upload_id, attempt=attempt)

@@ -78,6 +78,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     )
     env |= {
         "PHENOWATCH_DATABASE_URL": settings["PHENOWATCH_DATABASE_URL"],
+        "PHENOWATCH_SECRET_KEYS": settings["PHENOWATCH_SECRET_KEYS"],
         "PHENOWATCH_SPOOL_DIR": str(work / "var/uploads"),
         "PHENOWATCH_WORKER_POLL_SECONDS": "0.2",
     }

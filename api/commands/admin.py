@@ -103,3 +103,11 @@ def create_token(
         lambda s: tokens.issue_token(s, now=_now(), user_id=user, patient_id=patient, label=label)
     )
     typer.echo(secret)
+
+
+@admin.command("new-secret-key")
+def new_secret_key() -> None:
+    """Print a fresh key for PHENOWATCH_SECRET_KEYS (webhook secrets are encrypted with it)."""
+    from api.webhooks.secret_box import SecretBox  # only when it runs
+
+    typer.echo(SecretBox.new_key())

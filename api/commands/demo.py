@@ -59,7 +59,7 @@ def demo_command(
     from api.app import create_app
     from api.settings import Settings
 
-    settings = Settings.from_env(database_url=setup.database_url)
+    settings = Settings.from_env(database_url=setup.database_url, secret_keys=setup.secret_key)
     typer.echo(f"serving on {url} (Ctrl-C to stop)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 

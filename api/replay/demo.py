@@ -8,7 +8,7 @@ The cohort ends yesterday, so the served API looks current. Everything lives und
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from api.db import make_engine, make_session_factory, transaction
 from api.replay.run import ReplayResult, replay_cohort
 from api.services import patients, tokens
 from api.store import CareTeam
+from api.webhooks.secret_box import SecretBox
 from detect.simulate import simulate_cohort
 from detect.simulate.writers.cohort_folder import write_cohort
 
@@ -43,6 +44,8 @@ class DemoSetup:
     patient_id: str  # a patient with alerts, for the tour
     patient_token: str
     tokens_file: Path  # patient_id,token for every patient
+    #: encrypts the webhook secrets of the demo's service (PHENOWATCH_SECRET_KEYS)
+    secret_key: str = field(default_factory=SecretBox.new_key)
 
     @property
     def report(self) -> Path:
@@ -134,4 +137,5 @@ def env_lines(setup: DemoSetup, url: str) -> list[str]:
         f"export TEAM_ID={setup.team_id}",
         f"export PATIENT_ID={setup.patient_id}",
         f"export PATIENT_TOKEN={setup.patient_token}",
+        f"export PHENOWATCH_SECRET_KEYS={setup.secret_key}",
     ]

@@ -19,6 +19,7 @@ from api.auth import Context, require
 from api.routes.schemas import Body, Id, Line
 from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryAttempt, WebhookEndpoint
 from api.webhooks import endpoints as service
+from api.webhooks.secret_box import SecretBox
 
 EventType = Literal["alert.opened", "alert.acknowledged", "alert.resolved", "alert.escalated"]
 router = APIRouter(prefix="/v1/teams/{team_id}", tags=["webhooks"])
@@ -130,8 +131,11 @@ class AttemptList(BaseModel):
 
 
 REGISTER_DESCRIPTION = """
-Registers an HTTPS endpoint of the team's own system. The response carries the signing secret
+Registers an HTTPS endpoint of the team's own system (its host must resolve to public
+internet addresses; at most 10 endpoints a team). The response carries the signing secret
 (`whsec_…`) once: store it, it cannot be read again (delete and register anew to rotate it).
+A failed attempt is logged for the team with a coarse reason only (no answer, refused, not
+sent, address not allowed).
 
 Each alert change is POSTed as JSON, signed per Standard Webhooks (`webhook-id`,
 `webhook-timestamp`, `webhook-signature` headers; verify with any Standard Webhooks library,
@@ -175,6 +179,9 @@ def register_webhook(team_id: Id, body: EndpointIn, ctx: TeamManager) -> Registe
         event_types=body.event_types,
         description=body.description,
         now=ctx.now,
+        secrets=SecretBox.from_setting(ctx.settings.secret_keys),
+        allow_private=ctx.settings.webhook_allow_private,
+        max_endpoints=ctx.settings.webhook_max_endpoints,
     )
     shown = EndpointOut.of(registered.endpoint).model_dump()
     return RegisteredEndpointOut(**shown, secret=registered.secret)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -39,8 +40,9 @@ class WebhookEndpoint(Base):
         ForeignKey("care_teams.id", ondelete="CASCADE"), index=True
     )
     url: Mapped[str] = mapped_column(String(2048))
-    # Shown once, when the endpoint is registered; kept to sign every delivery.
-    secret: Mapped[str] = mapped_column(String(128))
+    # Shown once, when the endpoint is registered; kept to sign every delivery, encrypted
+    # ("fernet:...", api.webhooks.secret_box)
+    secret: Mapped[str] = mapped_column(String(512))
     event_types: Mapped[list[str]] = mapped_column(JSON)
     description: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
@@ -53,8 +55,9 @@ class WebhookEndpoint(Base):
         back_populates="endpoint", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    def __repr__(self) -> str:  # never the secret
-        return f"WebhookEndpoint(id={self.id!r}, team_id={self.team_id!r}, url={self.url!r})"
+    def __repr__(self) -> str:  # never the secret, nor a query string that may hold a token
+        host = urlsplit(self.url).hostname if self.url else None
+        return f"WebhookEndpoint(id={self.id!r}, team_id={self.team_id!r}, host={host!r})"
 
     def subscribes_to(self, event_type: str) -> bool:
         return event_type in self.event_types

@@ -32,10 +32,11 @@ service's log, so the log is no port scanner.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, select, update
@@ -43,7 +44,9 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from api.db import begin_immediate
 from api.services import audit
+from api.settings import Settings
 from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
+from api.webhooks.secret_box import SecretBox
 from api.webhooks.sending import URGENT_PARALLEL, Claimed, Outcome, send_all
 
 
@@ -77,16 +80,41 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
+@dataclass(frozen=True)
+class Outbound:
+    """What sends need besides the database: how to retry, the keys that open the endpoints'
+    secrets, and whether non-public addresses may be reached (tests and development only)."""
+
+    policy: RetryPolicy = DEFAULT_POLICY
+    secrets: SecretBox = field(default_factory=SecretBox)
+    allow_private: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Outbound:
+        return cls(
+            secrets=SecretBox.from_setting(settings.secret_keys),
+            allow_private=settings.webhook_allow_private,
+        )
+
+
 def deliver_due(
     session_factory: sessionmaker[Session],
     *,
     now: datetime,
     limit: int = 50,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    outbound: Outbound | None = None,
 ) -> int:
     """Claims and sends up to ``limit`` deliveries due at ``now``, and tries each failing
     endpoint early when its time came; when an endpoint answered again, sends its backlog at
     once (more batches, urgent first). Returns how many deliveries were tried."""
+    outbound = outbound or Outbound()
+    policy = outbound.policy
+    send = functools.partial(
+        send_all,
+        timeout=policy.timeout,
+        secrets=outbound.secrets,
+        allow_private=outbound.allow_private,
+    )
     tried = 0
     for _ in range(policy.catch_up_batches):
         due = (
@@ -101,8 +129,8 @@ def deliver_due(
             session_factory, now=now, policy=policy, busy={c.endpoint_id for c in claimed}
         )
         # the urgent deliveries of a batch go out before the others are started
-        sent, _ = send_all([c for c in claimed if c.urgent], timeout=policy.timeout)
-        sent += send_all([c for c in claimed if not c.urgent], timeout=policy.timeout)[0]
+        sent, _ = send([c for c in claimed if c.urgent])
+        sent += send([c for c in claimed if not c.urgent])[0]
         recovered = _record(session_factory, sent, now=now, policy=policy)
         tried += len(claimed)
         if not recovered:
@@ -115,7 +143,7 @@ def deliver_now(
     *,
     session_factory: sessionmaker[Session],
     now: datetime,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    outbound: Outbound | None = None,
 ) -> int:
     """Makes the first attempt of these deliveries before returning; returns how many were tried.
 
@@ -124,6 +152,8 @@ def deliver_now(
     ids = list(delivery_ids)
     if not ids:
         return 0
+    outbound = outbound or Outbound()
+    policy = outbound.policy
     # Not yet tried and not held by a worker; independent of the clock, so a caller on a
     # clock of its own (replay, tests) still sends at once.
     guard = (
@@ -133,7 +163,13 @@ def deliver_now(
     )
     wanted = select(Delivery.id).where(Delivery.id.in_(ids), *guard).limit(URGENT_PARALLEL)
     claimed = _claim(session_factory, wanted, guard, now=now, policy=policy)
-    sent, unfinished = send_all(claimed, timeout=policy.timeout, budget=policy.urgent_timeout)
+    sent, unfinished = send_all(
+        claimed,
+        timeout=policy.timeout,
+        budget=policy.urgent_timeout,
+        secrets=outbound.secrets,
+        allow_private=outbound.allow_private,
+    )
     _record(session_factory, sent, now=now, policy=policy)
     _hand_back(session_factory, unfinished, now=now)
     return len(claimed)

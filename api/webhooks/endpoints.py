@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -27,6 +26,8 @@ from api.store.webhooks import (
     DeliveryStatus,
     WebhookEndpoint,
 )
+from api.webhooks.addresses import UrlRefused, check_url
+from api.webhooks.secret_box import SecretBox, SecretKeyMissing
 from api.webhooks.signing import generate_secret
 
 MAX_PAGE = 200
@@ -47,9 +48,17 @@ def register_endpoint(
     event_types: Sequence[str] | None = None,
     description: str = "",
     now: datetime,
+    secrets: SecretBox,
+    allow_private: bool = False,
+    max_endpoints: int = 10,
 ) -> RegisteredEndpoint:
+    """Registers an endpoint of the team; its URL must be https:// and resolve to public
+    addresses (``api.webhooks.addresses``), its secret is stored encrypted."""
     _check_team(session, principal=principal, team_id=team_id, patient_data=True)
-    _check_url(url)
+    try:
+        check_url(url, allow_private=allow_private)
+    except UrlRefused as error:
+        raise InvalidInput(str(error), field="url") from error
     wanted = list(EVENT_TYPES) if event_types is None else list(dict.fromkeys(event_types))
     unknown = sorted(set(wanted) - set(EVENT_TYPES))
     if unknown or not wanted:
@@ -61,11 +70,25 @@ def register_endpoint(
     if "alert.opened" in wanted and "alert.refired" not in wanted:
         # who hears of an urgent alert opening must hear of it firing again
         wanted.append("alert.refired")
+    registered = session.scalar(
+        select(func.count())
+        .select_from(WebhookEndpoint)
+        .where(WebhookEndpoint.team_id == team_id, WebhookEndpoint.active.is_(True))
+    )
+    if (registered or 0) >= max_endpoints:
+        raise Conflict(
+            f"team {team_id} has {registered} webhook endpoints, the most a team may have; "
+            "delete one first"
+        )
     secret = generate_secret()
+    try:
+        sealed = secrets.seal(secret)
+    except SecretKeyMissing as error:
+        raise Conflict(str(error)) from error
     endpoint = WebhookEndpoint(
         team_id=team_id,
         url=url,
-        secret=secret,
+        secret=sealed,
         event_types=wanted,
         description=description,
         active=True,
@@ -215,15 +238,3 @@ def _check_team(
         )
     if not visible:
         raise NotFound(f"no team {team_id}")
-
-
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise InvalidInput("url must be an absolute http(s) URL", field="url")
-    if parts.username or parts.password:
-        raise InvalidInput(
-            "url must not carry credentials; the signature authenticates", field="url"
-        )
-    if len(url) > 2048:
-        raise InvalidInput("url is longer than 2048 characters", field="url")

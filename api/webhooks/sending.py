@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from api.webhooks.addresses import NOT_ALLOWED, UrlRefused, target
+from api.webhooks.secret_box import SecretBox, SecretKeyMissing
 from api.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,12 @@ class Outcome:
 
 
 def send_all(
-    claimed: Sequence[Claimed], *, timeout: float, budget: float | None = None
+    claimed: Sequence[Claimed],
+    *,
+    timeout: float,
+    budget: float | None = None,
+    secrets: SecretBox,
+    allow_private: bool,
 ) -> tuple[list[tuple[Claimed, Outcome]], list[Claimed]]:
     """Sends in parallel, each send bounded by ``timeout`` seconds; returns the outcomes and,
     with a ``budget``, the sends still running when ``budget`` seconds in all have passed
@@ -66,7 +73,7 @@ def send_all(
     if not claimed:
         return [], []
     client = httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls_context())
-    send = functools.partial(_post, client)
+    send = functools.partial(_post, client, secrets=secrets, allow_private=allow_private)
     if len(claimed) == 1 and budget is None:
         with client:
             return [(claimed[0], send(claimed[0]))], []
@@ -97,12 +104,16 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _post(client: httpx.Client, item: Claimed) -> Outcome:
-    """One attempt; whatever goes wrong is this delivery's failed attempt, never the batch's."""
+def _post(
+    client: httpx.Client, item: Claimed, *, secrets: SecretBox, allow_private: bool
+) -> Outcome:
+    """One attempt; whatever goes wrong is this delivery's failed attempt, never the batch's.
+    The address is checked again and the send pinned to it (``api.webhooks.addresses``)."""
     started = time.perf_counter()
     try:
+        where = target(item.url, allow_private=allow_private)
         headers = signed_headers(
-            secret=item.secret,
+            secret=secrets.open(item.secret),
             message_id=item.message_id,
             body=item.payload,
             # the wall clock, not the service's: receivers refuse signatures whose timestamp
@@ -110,7 +121,20 @@ def _post(client: httpx.Client, item: Claimed) -> Outcome:
             sent_at=datetime.now(UTC),
         )
         headers["user-agent"] = USER_AGENT
-        response = client.post(item.url, content=item.payload.encode(), headers=headers)
+        extensions = {}
+        if where.host_header is not None:
+            headers["host"] = where.host_header
+        if where.sni_hostname is not None and where.url.startswith("https:"):
+            extensions["sni_hostname"] = where.sni_hostname
+        response = client.post(
+            where.url, content=item.payload.encode(), headers=headers, extensions=extensions
+        )
+    except UrlRefused as error:
+        _log_failure(item, f"address refused ({error})")
+        return Outcome(None, NOT_ALLOWED, _elapsed_ms(started))
+    except SecretKeyMissing as error:
+        log.error("webhook delivery %s: %s", item.delivery_id, error)
+        return Outcome(None, NOT_SENT, _elapsed_ms(started))
     except httpx.TransportError as error:
         _log_failure(item, type(error).__name__)
         return Outcome(None, NO_ANSWER, _elapsed_ms(started))

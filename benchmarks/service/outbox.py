@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.services.alerts import open_alert
 from api.store.webhooks import Delivery, DeliveryStatus, WebhookEndpoint
 from api.unit_of_work import UnitOfWork
-from api.webhooks.dispatch import deliver_due
+from api.webhooks.dispatch import Outbound, deliver_due
 from api.webhooks.signing import generate_secret
 from detect.signals import Signal
 from tests.api.webhook_receiver import WebhookReceiver
+
+LOCAL = Outbound(allow_private=True)  # the receiver is on 127.0.0.1
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def drain(
         started = time.perf_counter()
 
         def work() -> None:
-            while deliver_due(factory, now=datetime.now(UTC), limit=50):
+            while deliver_due(factory, now=datetime.now(UTC), limit=50, outbound=LOCAL):
                 pass
 
         threads = [threading.Thread(target=work) for _ in range(workers)]

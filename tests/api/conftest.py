@@ -35,6 +35,8 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("PHENOWATCH_REQUIRE_POSTGRES") == "1"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: a Fernet key for the tests' webhook secrets (a real deployment sets its own)
+TEST_SECRET_KEY = "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtb2Yta2V5ISE="
 
 with warnings.catch_warnings():
     # starlette's TestClient still runs on httpx and says so on import
@@ -126,6 +128,8 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         spool_dir=tmp_path / "spool",
         upload_max_bytes=2 * 1024 * 1024,
         upload_lease_seconds=60,
+        secret_keys=TEST_SECRET_KEY,
+        webhook_allow_private=True,  # the tests' webhook receivers listen on 127.0.0.1
     )
 
 

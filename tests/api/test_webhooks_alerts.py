@@ -19,6 +19,7 @@ from api.unit_of_work import unit_of_work
 from ingest.schema import PHQ9
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import (
+    LOCAL,
     T0,
     add_endpoint,
     add_patient,
@@ -54,9 +55,11 @@ def test_item_9_submission_is_delivered_before_the_submission_returns(webhook_db
     team_id = add_team(webhook_db)
     endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
     receiver.secrets["/hook"] = endpoint.secret
-    with unit_of_work(webhook_db, clock=clock) as work:
+    with unit_of_work(webhook_db, clock=clock, outbound=LOCAL) as work:
         add_patient(work.session, team_id=team_id, patient_id="p-9")
-    with unit_of_work(webhook_db, clock=clock, public_url="https://pw.example.org") as work:
+    with unit_of_work(
+        webhook_db, clock=clock, public_url="https://pw.example.org", outbound=LOCAL
+    ) as work:
         opened = submit_phq9(
             work, patient_id="p-9", entries=phq9_answer("p-9", item_9=1), actor=SYSTEM, now=T0
         )
@@ -76,7 +79,7 @@ def test_an_answer_without_item_9_sends_nothing_at_once(webhook_db, receiver):
     team_id = add_team(webhook_db)
     endpoint = add_endpoint(webhook_db, team_id=team_id, url=receiver.url())
     receiver.secrets["/hook"] = endpoint.secret
-    with unit_of_work(webhook_db, clock=clock) as work:
+    with unit_of_work(webhook_db, clock=clock, outbound=LOCAL) as work:
         add_patient(work.session, team_id=team_id, patient_id="p-1")
         submit_phq9(
             work, patient_id="p-1", entries=phq9_answer("p-1", item_9=0), actor=SYSTEM, now=T0
@@ -91,7 +94,7 @@ def test_an_urgent_alert_nobody_acknowledges_is_escalated_to_the_team(webhook_db
         webhook_db, team_id=team_id, url=receiver.url(), event_types=("alert.escalated",)
     )
     receiver.secrets["/hook"] = endpoint.secret
-    with unit_of_work(webhook_db, clock=clock) as work:
+    with unit_of_work(webhook_db, clock=clock, outbound=LOCAL) as work:
         add_patient(work.session, team_id=team_id, patient_id="p-late")
         add_patient(work.session, team_id=team_id, patient_id="p-seen")
         late = new_alert(work, patient_id="p-late", now=T0).id
@@ -99,13 +102,13 @@ def test_an_urgent_alert_nobody_acknowledges_is_escalated_to_the_team(webhook_db
     assert receiver.received == []  # subscribed to escalations only
 
     clock.advance(timedelta(minutes=10))
-    with unit_of_work(webhook_db, clock=clock) as work:
+    with unit_of_work(webhook_db, clock=clock, outbound=LOCAL) as work:
         acknowledge(work, alert_id=seen, principal=SYSTEM, now=clock.now())
     clock.advance(timedelta(minutes=21))
     scheduler = Scheduler(
         engine=webhook_db.kw["bind"],
         factory=webhook_db,
-        settings=Settings(escalate_after_minutes=30),
+        settings=Settings(escalate_after_minutes=30, webhook_allow_private=True),
         clock=clock,
     )
     assert scheduler.escalate() == 1  # the scheduled job, run once by hand

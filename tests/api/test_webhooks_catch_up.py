@@ -16,8 +16,8 @@ from api.db import make_session_factory, transaction
 from api.services.alerts import open_alert
 from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
 from api.unit_of_work import UnitOfWork
-from api.webhooks.dispatch import RetryPolicy, deliver_due, deliver_now
-from api.webhooks.sending import NOT_SENT
+from api.webhooks.addresses import NOT_ALLOWED
+from api.webhooks.dispatch import Outbound, RetryPolicy, deliver_due, deliver_now
 from tests.api.conftest import World
 from tests.api.serve_data import signal
 from tests.api.webhook_receiver import WebhookReceiver
@@ -31,6 +31,7 @@ from tests.api.webhook_world import (
 )
 
 POLICY = RetryPolicy(probe_interval=timedelta(seconds=10))
+SEND = Outbound(policy=POLICY, allow_private=True)  # the receiver is on 127.0.0.1
 
 
 @pytest.fixture
@@ -61,16 +62,16 @@ def test_an_endpoint_back_from_an_outage_gets_its_whole_backlog_at_once_urgent_f
             add_patient(session, team_id=team_id, patient_id=f"urgent-{number}")
             new_alert(UnitOfWork(session), patient_id=f"urgent-{number}")
 
-    assert deliver_due(webhook_db, now=T0, policy=POLICY) == 5  # the receiver is down
+    assert deliver_due(webhook_db, now=T0, outbound=SEND) == 5  # the receiver is down
     with transaction(webhook_db) as session:  # where a long outage's backoff leaves them
         session.execute(update(Delivery).values(next_attempt_at=T0 + timedelta(hours=2)))
     # still down: one early try of the most urgent delivery, which does not use up an attempt
-    assert deliver_due(webhook_db, now=T0 + POLICY.probe_interval, policy=POLICY) == 1
+    assert deliver_due(webhook_db, now=T0 + POLICY.probe_interval, outbound=SEND) == 1
     assert [d.attempts for d in _rows(webhook_db)] == [1] * 5
 
     receiver.start()
     later = T0 + 2 * POLICY.probe_interval
-    assert deliver_due(webhook_db, now=later, policy=POLICY) == 5  # the early try, then the rest
+    assert deliver_due(webhook_db, now=later, outbound=SEND) == 5  # the early try, then the rest
     rows = _rows(webhook_db)
     assert all(d.status == DeliveryStatus.DELIVERED and d.delivered_at == later for d in rows)
     kinds = [r.payload["data"]["severity"] for r in receiver.received]
@@ -90,13 +91,13 @@ def test_a_send_that_cannot_even_be_made_is_that_delivery_s_failure_alone(
         add_patient(session, team_id=team_id, patient_id="p-1")
         new_alert(UnitOfWork(session), patient_id="p-1")
 
-    assert deliver_due(webhook_db, now=T0, policy=POLICY) == 2
+    assert deliver_due(webhook_db, now=T0, outbound=SEND) == 2
     delivered, broken = sorted(_rows(webhook_db), key=lambda d: d.endpoint_id != good.id)
     assert delivered.status == DeliveryStatus.DELIVERED
     assert (broken.status, broken.attempts, broken.last_error) == (
         DeliveryStatus.PENDING,
         1,
-        NOT_SENT,
+        NOT_ALLOWED,
     )
     assert len(receiver.received) == 1
 
@@ -116,8 +117,8 @@ def test_urgent_sends_hold_the_caller_no_longer_than_the_budget_the_rest_go_to_t
         new_alert(UnitOfWork(session), patient_id="p-1")
     ids = [d.id for d in _rows(webhook_db)]
 
-    budget = RetryPolicy(urgent_timeout=0.2)
-    assert deliver_now(ids, session_factory=webhook_db, now=T0, policy=budget) == 3
+    budget = Outbound(policy=RetryPolicy(urgent_timeout=0.2), allow_private=True)
+    assert deliver_now(ids, session_factory=webhook_db, now=T0, outbound=budget) == 3
 
     # none counted as failed: each is due again at once, for the background job
     for delivery in _rows(webhook_db):
@@ -159,7 +160,7 @@ def test_a_coordinator_resends_a_failed_delivery(
 
     receiver.start()
     factory = make_session_factory(engine)
-    assert deliver_due(factory, now=T0 + timedelta(days=1), policy=POLICY) == 1
+    assert deliver_due(factory, now=T0 + timedelta(days=1), outbound=SEND) == 1
     [delivery] = _rows(factory)
     assert delivery.status == DeliveryStatus.DELIVERED
     assert [r.webhook_id for r in receiver.received] == [delivery.message_id]

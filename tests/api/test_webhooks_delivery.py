@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import transaction
 from api.store.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
 from api.unit_of_work import UnitOfWork
-from api.webhooks.dispatch import RetryPolicy, deliver_due, deliver_now
+from api.webhooks.dispatch import Outbound, RetryPolicy, deliver_due, deliver_now
 from api.webhooks.sending import NO_ANSWER, REFUSED
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import (
@@ -31,6 +31,7 @@ FAST = RetryPolicy(
     timeout=2.0,
     urgent_timeout=1.0,
 )
+SEND = Outbound(policy=FAST, allow_private=True)  # the receiver is on 127.0.0.1
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_an_opened_alert_arrives_signed_with_what_a_coordinator_needs(webhook_db
     receiver.secrets["/hook"] = endpoint.secret
     [delivery_id] = open_alerts(webhook_db, team_id=team_id, count=1)
 
-    assert deliver_due(webhook_db, now=T0, policy=FAST) == 1
+    assert deliver_due(webhook_db, now=T0, outbound=SEND) == 1
 
     [received] = receiver.received
     assert received.payload["type"] == "alert.opened"
@@ -97,14 +98,14 @@ def test_events_raised_while_the_receiver_is_down_all_arrive_once_it_is_up(webho
     open_alerts(webhook_db, team_id=team_id, count=5)
 
     now = T0
-    assert deliver_due(webhook_db, now=now, policy=FAST) == 5  # refused, every one
+    assert deliver_due(webhook_db, now=now, outbound=SEND) == 5  # refused, every one
     assert all(d.status == DeliveryStatus.PENDING for d in deliveries(webhook_db))
     assert all(d.last_error == NO_ANSWER for d in deliveries(webhook_db))
 
     receiver.start()
     while any(d.status == DeliveryStatus.PENDING for d in deliveries(webhook_db)):
         now += timedelta(seconds=15)
-        deliver_due(webhook_db, now=now, policy=FAST)
+        deliver_due(webhook_db, now=now, outbound=SEND)
         assert now < T0 + timedelta(minutes=10), "deliveries still pending after backoff"
 
     rows = deliveries(webhook_db)
@@ -126,7 +127,7 @@ def test_a_receiver_that_keeps_failing_gets_max_attempts_then_the_delivery_is_de
 
     now = T0
     for _ in range(20):
-        deliver_due(webhook_db, now=now, policy=FAST)
+        deliver_due(webhook_db, now=now, outbound=SEND)
         now += FAST.max_delay
 
     [delivery] = deliveries(webhook_db)
@@ -147,11 +148,11 @@ def test_deliver_now_has_made_the_first_attempt_when_it_returns(webhook_db, rece
     receiver.secrets["/hook"] = endpoint.secret
     delivery_ids = open_alerts(webhook_db, team_id=team_id, count=2)
 
-    assert deliver_now(delivery_ids, session_factory=webhook_db, now=T0, policy=FAST) == 2
+    assert deliver_now(delivery_ids, session_factory=webhook_db, now=T0, outbound=SEND) == 2
 
     assert len(receiver.received) == 2  # no waiting: the POSTs happened inside the call
-    assert deliver_due(webhook_db, now=T0 + timedelta(hours=1), policy=FAST) == 0
-    assert deliver_now(delivery_ids, session_factory=webhook_db, now=T0, policy=FAST) == 0
+    assert deliver_due(webhook_db, now=T0 + timedelta(hours=1), outbound=SEND) == 0
+    assert deliver_now(delivery_ids, session_factory=webhook_db, now=T0, outbound=SEND) == 0
 
 
 def test_two_workers_on_one_outbox_deliver_each_event_once(webhook_db, receiver):
@@ -169,7 +170,7 @@ def test_two_workers_on_one_outbox_deliver_each_event_once(webhook_db, receiver)
 
     def worker(index: int) -> None:
         start.wait()
-        while attempted := deliver_due(factory, now=T0, limit=5, policy=FAST):
+        while attempted := deliver_due(factory, now=T0, limit=5, outbound=SEND):
             sent_by_worker[index] += attempted
 
     threads = [threading.Thread(target=worker, args=(index,)) for index in range(2)]
@@ -197,9 +198,9 @@ def test_a_delivery_held_by_a_worker_that_died_is_sent_once_its_lease_runs_out(
         held = session.get(Delivery, delivery_id)
         held.claim_token, held.next_attempt_at = "worker-that-died", T0 + FAST.lease
 
-    assert deliver_due(webhook_db, now=T0, policy=FAST) == 0
-    assert deliver_now([delivery_id], session_factory=webhook_db, now=T0, policy=FAST) == 0
-    assert deliver_due(webhook_db, now=T0 + FAST.lease, policy=FAST) == 1
+    assert deliver_due(webhook_db, now=T0, outbound=SEND) == 0
+    assert deliver_now([delivery_id], session_factory=webhook_db, now=T0, outbound=SEND) == 0
+    assert deliver_due(webhook_db, now=T0 + FAST.lease, outbound=SEND) == 1
 
     [delivery] = deliveries(webhook_db)
     assert (delivery.status, delivery.attempts, delivery.claim_token) == (

@@ -19,10 +19,13 @@ from api.store.alerts import Alert
 from api.store.people import Patient
 from api.store.webhooks import EVENT_TYPES, WebhookEndpoint
 from api.unit_of_work import UnitOfWork
+from api.webhooks.dispatch import Outbound
 from api.webhooks.signing import generate_secret
 from detect.signals import Signal
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+#: how the tests send: to their receivers on 127.0.0.1
+LOCAL = Outbound(allow_private=True)
 
 
 @pytest.fixture(name="webhook_db")

@@ -21,7 +21,9 @@ from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryAttempt, WebhookEn
 from api.webhooks import endpoints as service
 from api.webhooks.secret_box import SecretBox
 
-EventType = Literal["alert.opened", "alert.acknowledged", "alert.resolved", "alert.escalated"]
+EventType = Literal[
+    "alert.opened", "alert.refired", "alert.acknowledged", "alert.resolved", "alert.escalated"
+]
 router = APIRouter(prefix="/v1/teams/{team_id}", tags=["webhooks"])
 TeamManager = Annotated[Context, require("coordinator", "admin")]
 

@@ -23,6 +23,22 @@ from api.webhooks.secret_box import SecretBox, SecretKeyMissing
 from api.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
+
+
+class _WithoutQueryStrings(logging.Filter):
+    """httpx logs every request's URL at INFO; an endpoint's query string may carry a token of
+    the team's, so it is left out of those records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) and arg.query else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_WithoutQueryStrings())
 USER_AGENT = "phenowatch-webhooks/1"
 #: the reasons a care team is shown for a failed attempt
 NO_ANSWER = "no answer: the endpoint could not be reached or did not answer in time"

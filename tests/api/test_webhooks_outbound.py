@@ -159,21 +159,27 @@ def test_reseal_without_keys_changes_nothing(engine: Engine, world: World) -> No
 
 
 def test_an_endpoint_url_with_a_query_string_stays_out_of_the_log(
-    engine: Engine, world: World, caplog: pytest.LogCaptureFixture
+    engine: Engine, world: World, receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     factory = make_session_factory(engine)
-    endpoint = add_endpoint(
-        factory, team_id=world.team_a, url="http://127.0.0.1:9/hook?token=team-token-123"
-    )
+    path = "/hook?token=team-token-123"
+    endpoint = add_endpoint(factory, team_id=world.team_a, url=receiver.url(path))
+    receiver.secrets[path] = endpoint.secret
+    refused = add_endpoint(factory, team_id=world.team_a, url="http://127.0.0.1:9/?token=zz-9")
     with transaction(factory) as session:
         new_alert(UnitOfWork(session), patient_id="p1")
         logging.getLogger("phenowatch.test").info(
-            "endpoint %r", session.get(WebhookEndpoint, endpoint.id)
+            "endpoints %r", session.get(WebhookEndpoint, refused.id)
         )
-    deliver_due(factory, now=T0, outbound=Outbound(allow_private=True))  # refused: port 9
+
+    deliver_due(factory, now=T0, outbound=Outbound(allow_private=True))
+
+    assert [r.path for r in receiver.wait_for(1)] == [path]  # delivered, query and all
     assert caplog.records
-    assert all("team-token-123" not in record.getMessage() for record in caplog.records)
+    for record in caplog.records:
+        assert "team-token-123" not in record.getMessage()
+        assert "zz-9" not in record.getMessage()
 
 
 def _deliveries(factory: sessionmaker[Session]) -> list[Delivery]:

@@ -1,8 +1,8 @@
 """Room for encrypted webhook secrets ("fernet:<token>"); the service seals plaintext ones
 with the newest of PHENOWATCH_SECRET_KEYS when it starts (api.webhooks.secret_box).
 
-Revision ID: 0006_webhook_secrets_encrypted
-Revises: 0005_webhook_catch_up
+Revision ID: 0007_webhook_secrets_encrypted
+Revises: 0006_webhook_catch_up
 Create Date: 2026-12-03 08:20:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_webhook_secrets_encrypted"
-down_revision: str | None = "0005_webhook_catch_up"
+revision: str = "0007_webhook_secrets_encrypted"
+down_revision: str | None = "0006_webhook_catch_up"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

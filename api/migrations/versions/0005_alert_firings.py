@@ -1,8 +1,8 @@
 """Firings as events: each firing of an alert links its own stored signal; PHQ-9 submissions
 kept for idempotent replays; endpoints that hear of openings also hear of refirings.
 
-Revision ID: 0004_alert_firings
-Revises: 0003_alert_listing_index
+Revision ID: 0005_alert_firings
+Revises: 0004_upload_warnings
 Create Date: 2026-12-03 07:40:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from api.store.base import UTCDateTime
 
-revision: str = "0004_alert_firings"
-down_revision: str | None = "0003_alert_listing_index"
+revision: str = "0005_alert_firings"
+down_revision: str | None = "0004_upload_warnings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Webhook catch-up: urgent deliveries first, and an early try of a failing endpoint.
 
-Revision ID: 0005_webhook_catch_up
-Revises: 0004_alert_firings
+Revision ID: 0006_webhook_catch_up
+Revises: 0005_alert_firings
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from api.store.base import UTCDateTime
 
-revision: str = "0005_webhook_catch_up"
-down_revision: str | None = "0004_alert_firings"
+revision: str = "0006_webhook_catch_up"
+down_revision: str | None = "0005_alert_firings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -143,6 +143,8 @@ class AlertOut(BaseModel):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     escalated_at: datetime | None
+    #: the coordinator who took the alert on, None while nobody has
+    assignee_user_id: int | None = None
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
@@ -187,6 +189,29 @@ class AlertPage(BaseModel):
 
 class Note(Body):
     note: Prose | None = Field(default=None, max_length=4000)
+
+
+class AlertCounts(BaseModel):
+    by_severity: dict[str, int] = Field(description="urgent, high, moderate, info")
+    by_status: dict[str, int] = Field(description="open, acknowledged, resolved")
+
+
+class Assignee(Body):
+    user_id: Id | None = Field(default=None, description="a coordinator; you when left out")
+
+
+class PatientSummaryOut(BaseModel):
+    patient_id: str
+    team_id: int
+    team: str
+    last_night: date | None = Field(description="the last night with any measurement")
+    last_upload_at: datetime | None
+    coverage: float = Field(description="share of the last 30 days with any measurement")
+    phq9_total: int | None
+    phq9_item9: int | None
+    phq9_answered_at: datetime | None
+    active_alerts: int = Field(description="open or acknowledged")
+    top_severity: Severity | None
 
 
 class RequiredNote(Body):

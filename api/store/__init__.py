@@ -9,6 +9,7 @@ from api.store.health import Night, Phq9Entry
 from api.store.people import CareTeam, Membership, Patient, User
 from api.store.tokens import ApiToken
 from api.store.uploads import Upload
+from api.store.web import SignInLink, WebSession
 from api.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
@@ -24,8 +25,10 @@ __all__ = [
     "Night",
     "Patient",
     "Phq9Entry",
+    "SignInLink",
     "SignalRecord",
     "Upload",
     "User",
+    "WebSession",
     "WebhookEndpoint",
 ]

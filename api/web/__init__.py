@@ -77,20 +77,24 @@ def _html_errors_on_pages(app: FastAPI) -> None:
             if isinstance(error, CsrfRefused)
             else _STATUS_TEXT.get(error.status_code, "Something went wrong.")
         )
-        return render("error.html", status_code=error.status_code, message=message)
+        return render("error.html", error.status_code, message=message, page=_page(request))
 
     async def on_service(request: Request, error: Exception) -> Response:
         if not _is_page(request):
             return await api_service(request, error)  # type: ignore[no-any-return]
         assert isinstance(error, ServiceError)
         status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(error), 422)
-        return render("error.html", status_code=status, message=error.message)
+        return render("error.html", status, message=error.message, page=_page(request))
 
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(ServiceError, on_service)
 
 
 _STATUS_TEXT = {404: "There is no such page.", 405: "That cannot be done here."}
+
+
+def _page(request: Request) -> object:
+    return getattr(request.state, "page", None)
 
 
 def _is_page(request: Request) -> bool:

@@ -85,7 +85,9 @@ def get_page(
             if not sessions.csrf_matches(signed_in, offered):
                 raise CsrfRefused()
         ctx = Context(session, signed_in.principal, now, settings, clock, pending)
-        yield Page(ctx, signed_in, form)
+        page = Page(ctx, signed_in, form)
+        request.state.page = page  # an error page keeps the header (name, sign-out)
+        yield page
 
 
 PageDep = Annotated[Page, Depends(get_page, scope="function")]

@@ -129,3 +129,8 @@ def _open(session: Session, principal: Principal, now: datetime) -> SignedIn:
     session.flush()
     name = session.scalar(select(User.name).where(User.id == principal.user_id)) or ""
     return SignedIn(principal, web.id, web.csrf_token, name, cookie)
+
+
+def sign_in_url(base_url: str, secret: str) -> str:
+    """The link to hand out: the secret after '#', so browsers never send it to a server."""
+    return f"{base_url.rstrip('/')}/inbox/sign-in#{secret}"

@@ -26,8 +26,8 @@ def count_alerts(
         .where(*alert_conditions(principal, filters))
         .group_by(Alert.severity, Alert.status)
     ).all()
-    by_severity = dict.fromkeys(SEVERITIES, 0)
-    by_status = dict.fromkeys(ALERT_STATUSES, 0)
+    by_severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    by_status: dict[str, int] = dict.fromkeys(ALERT_STATUSES, 0)
     for severity, status, n in rows:
         by_severity[severity] = by_severity.get(severity, 0) + n
         by_status[status] = by_status.get(status, 0) + n

@@ -146,7 +146,7 @@ def _active_alerts(session: Session, mine: ColumnElement[bool]) -> dict[str, tup
 
 
 def _severity_rank(severity: str | None) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)  # type: ignore[arg-type]
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
 
 
 _SORT_KEYS: dict[str, Any] = {

@@ -4,7 +4,10 @@ script and style served from ``static/`` (nothing from the internet)."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -68,7 +71,7 @@ def _html_errors_on_pages(app: FastAPI) -> None:
 
     async def on_http(request: Request, error: Exception) -> Response:
         if not _is_page(request):
-            return await api_http(request, error)  # type: ignore[no-any-return]
+            return await _delegate(api_http, request, error)
         if isinstance(error, SignInRequired):
             return _to_sign_in(request)
         assert isinstance(error, StarletteHTTPException)
@@ -81,7 +84,7 @@ def _html_errors_on_pages(app: FastAPI) -> None:
 
     async def on_service(request: Request, error: Exception) -> Response:
         if not _is_page(request):
-            return await api_service(request, error)  # type: ignore[no-any-return]
+            return await _delegate(api_service, request, error)
         assert isinstance(error, ServiceError)
         status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(error), 422)
         return render("error.html", status, message=error.message, page=_page(request))
@@ -91,6 +94,11 @@ def _html_errors_on_pages(app: FastAPI) -> None:
 
 
 _STATUS_TEXT = {404: "There is no such page.", 405: "That cannot be done here."}
+
+
+async def _delegate(handler: Callable[..., Any], request: Request, error: Exception) -> Response:
+    answer = handler(request, error)
+    return cast(Response, await answer if inspect.isawaitable(answer) else answer)
 
 
 def _page(request: Request) -> object:

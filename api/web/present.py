@@ -84,15 +84,10 @@ def change(metric: str, item: dict[str, Any]) -> str:
     unit = METRICS.get(metric, ("", ""))[1]
     delta = float(current) - float(baseline)
     sign = "+" if delta >= 0 else "−"
+    if unit == "clock":
+        return f"{abs(delta) / 60:.1f} h {'later' if delta >= 0 else 'earlier'}"
     if unit == "hours":
         text = f"{sign}{abs(delta) / 60:.1f} h"
-    elif unit == "clock":
-        text = (
-            f"{sign}{abs(delta) / 60:.1f} h later"
-            if delta >= 0
-            else f"{abs(delta) / 60:.1f} h earlier"
-        )
-        return text
     elif unit == "percent":
         text = f"{sign}{abs(delta) * 100:.0f} points"
     elif unit in ("ms", "bpm"):
@@ -102,7 +97,9 @@ def change(metric: str, item: dict[str, Any]) -> str:
     else:
         text = f"{sign}{abs(delta):.0f}"
     pct = item.get("pct")
-    return f"{text} ({100 * float(pct):+.0f}%)" if pct is not None and unit != "percent" else text
+    if pct is None or unit == "percent":
+        return text
+    return f"{text} ({sign}{abs(100 * float(pct)):.0f}%)"
 
 
 def age(since: datetime | date | None, now: datetime) -> str:

@@ -129,10 +129,12 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     context = browser.new_context(base_url=site.url)
     # nothing may leave 127.0.0.1: any other request fails the test
     outside: list[str] = []
-    context.route(
-        lambda url: not url.startswith(site.url),
-        lambda route: (outside.append(route.request.url), route.abort()),
-    )
+
+    def refuse(route: Any) -> None:
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route(lambda url: not url.startswith(site.url), refuse)
     tab = context.new_page()
     yield tab
     context.close()

@@ -76,6 +76,9 @@ def test_a_coordinator_signs_in_and_works_an_alert_with_form_tokens(
         f"/inbox/alerts/{item9}/acknowledge", data={"csrf_token": token, "note": "calling"}
     )
     assert acked.status_code == 200 and "Alert acknowledged." in acked.text
+    # the evidence in the units of the sentence, not stored minutes
+    assert "Sleep per night" in acked.text and "sleep_total_min" not in acked.text
+    assert all(f"<td>{text}</td>" in acked.text for text in ("7.0 h", "5.7 h", "−1.3 h (−19%)"))
     row = client.post(
         f"/inbox/alerts/{item9}/assign",
         headers={"HX-Request": "true", "X-CSRF-Token": token},

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import polars as pl
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.clock import SystemClock
-from api.db import make_engine, make_session_factory, transaction
+from api.db import make_engine, make_session_factory
 from api.replay.run import ReplayResult, replay_cohort
 from api.services import patients, tokens
 from api.services.alert_inbox import assign
@@ -25,6 +24,7 @@ from api.services.alerts import acknowledge, escalate_overdue
 from api.services.phq9 import submit_phq9
 from api.services.tokens import SYSTEM, Principal
 from api.store import Alert, CareTeam
+from api.unit_of_work import UnitOfWork, unit_of_work
 from api.web.sessions import make_sign_in_link
 from detect.simulate import simulate_cohort
 from detect.simulate.writers.cohort_folder import write_cohort
@@ -95,8 +95,10 @@ def setup_demo(
     )
     engine = make_engine(url)
     try:
-        with transaction(make_session_factory(engine)) as session:
-            now = SystemClock().now()
+        clock = SystemClock()
+        with unit_of_work(make_session_factory(engine), clock=clock, write_lock=True) as work:
+            session = work.session
+            now = clock.now()
             team = session.scalar(select(CareTeam).where(CareTeam.name == TEAM))
             if team is None:  # an empty cohort replays no patient, so no team either
                 team = patients.create_team(session, name=TEAM, now=now)
@@ -118,7 +120,7 @@ def setup_demo(
             team_id = team.id
             link = make_sign_in_link(session, user_id=user.id, now=now, minutes=LINK_MINUTES)
             if patient_tokens:
-                _todays_work(session, list(patient_tokens), user_id=user.id, now=now)
+                _todays_work(work, list(patient_tokens), user_id=user.id, now=now)
     finally:
         engine.dispose()
     tokens_file = folder / "patient_tokens.csv"
@@ -139,7 +141,7 @@ def setup_demo(
     )
 
 
-def _todays_work(session: Session, patient_ids: list[str], *, user_id: int, now: datetime) -> None:
+def _todays_work(work: UnitOfWork, patient_ids: list[str], *, user_id: int, now: datetime) -> None:
     """What a coordinator finds on a real morning: a patient answered item 9 of the PHQ-9 two
     hours ago and nobody has acknowledged it (so it is escalated), and a colleague's alert was
     acknowledged and taken on. Everything goes through the services the API calls."""
@@ -153,20 +155,18 @@ def _todays_work(session: Session, patient_ids: list[str], *, user_id: int, now:
         "source": "demo",
     }
     frame = pl.DataFrame([row], schema=PHQ9)
-    submit_phq9(session, patient_id=patient_ids[-1], entries=frame, actor=SYSTEM, now=answered)
-    escalate_overdue(session, now=now, after=timedelta(minutes=30))
+    submit_phq9(work, patient_id=patient_ids[-1], entries=frame, actor=SYSTEM, now=answered)
+    escalate_overdue(work, now=now, after=timedelta(minutes=30))
     coordinator = Principal(role="coordinator", user_id=user_id)
-    waiting = session.scalars(
+    waiting = work.session.scalars(
         select(Alert.id)
         .where(Alert.status == "open", Alert.kind == "passive_change")
         .order_by(Alert.opened_at)
         .limit(1)
     ).first()
     if waiting is not None:
-        acknowledge(
-            session, alert_id=waiting, principal=coordinator, now=now, note="Calling today."
-        )
-        assign(session, alert_id=waiting, principal=coordinator, now=now)
+        acknowledge(work, alert_id=waiting, principal=coordinator, now=now, note="Calling today.")
+        assign(work.session, alert_id=waiting, principal=coordinator, now=now)
 
 
 #: the demo's item-9 answer: moderately severe, item 9 "several days"

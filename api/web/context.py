@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from api.auth import ClockDep, Context, PendingAudit, SettingsDep, unit_of_work
+from api.auth import ClockDep, Context, PendingAudit, SettingsDep, request_unit_of_work
 from api.web import sessions
 from api.web.sessions import SignedIn
 
@@ -72,7 +72,8 @@ def get_page(
         patient_id=request.path_params.get("patient_id"),
     )
     request.state.audit = pending
-    with unit_of_work(request) as session:
+    with request_unit_of_work(request) as work:
+        session = work.session
         now = clock.now()
         cookie = request.cookies.get(COOKIE)
         idle = timedelta(minutes=settings.web_session_idle_minutes)
@@ -84,7 +85,7 @@ def get_page(
             offered = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
             if not sessions.csrf_matches(signed_in, offered):
                 raise CsrfRefused()
-        ctx = Context(session, signed_in.principal, now, settings, clock, pending)
+        ctx = Context(work, signed_in.principal, now, settings, clock, pending)
         page = Page(ctx, signed_in, form)
         request.state.page = page  # an error page keeps the header (name, sign-out)
         yield page

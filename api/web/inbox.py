@@ -111,7 +111,7 @@ def acknowledge(alert_id: int, request: Request, page: PageDep) -> Response:
     ctx = page.ctx
     note = page.form.get("note", "").strip() or None
     alert = alerts.acknowledge(
-        ctx.session, alert_id=alert_id, principal=ctx.principal, now=ctx.now, note=note
+        ctx.work, alert_id=alert_id, principal=ctx.principal, now=ctx.now, note=note
     )
     return _after(request, page, alert, "acknowledged")
 
@@ -136,7 +136,7 @@ def unassign(alert_id: int, request: Request, page: PageDep) -> Response:
 def resolve(alert_id: int, request: Request, page: PageDep) -> Response:
     ctx = page.ctx
     alert = alerts.resolve(
-        ctx.session,
+        ctx.work,
         alert_id=alert_id,
         principal=ctx.principal,
         now=ctx.now,

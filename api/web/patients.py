@@ -16,13 +16,13 @@ from api.report.series import patient_series
 from api.report.timeline import legend_html, timeline_svg
 from api.services.alerts import alerts_of
 from api.services.caseload import SORTS, caseload, coverage_by_metric
-from api.services.detection import default_config, detector
 from api.services.errors import InvalidInput
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9
 from api.store import Alert, Upload
 from api.web.context import PageDep
 from api.web.render import render
+from detect import DEFAULT, change_points
 
 router = APIRouter(prefix="/inbox/patients", include_in_schema=False)
 
@@ -86,11 +86,7 @@ def timeline_figure(session: Session, *, patient_id: str, start: date, alerts: l
     phq9 = load_phq9(session, patient_ids=[patient_id]).filter(
         pl.col("answered_at").dt.date() >= start
     )
-    changes = (
-        detector().change_points(nights, default_config())
-        if nights.height
-        else empty(CHANGE_POINTS)
-    )
+    changes = change_points(nights, DEFAULT) if nights.height else empty(CHANGE_POINTS)
     shown = [a for a in alerts if a.fired_on >= start]
     frame = pl.DataFrame(
         {

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import ClockDep, PendingAudit, SettingsDep, unit_of_work
+from api.auth import ClockDep, PendingAudit, SettingsDep, request_unit_of_work
 from api.services.errors import ServiceError
 from api.web import sessions
 from api.web.context import COOKIE, CSRF_FIELD, CsrfRefused, PageDep, read_form
@@ -48,7 +48,8 @@ def sign_in(
     pending = PendingAudit(action="sign_in", resource="POST /inbox/sign-in")
     request.state.audit = pending
     try:
-        with unit_of_work(request) as session:
+        with request_unit_of_work(request) as work:
+            session = work.session
             now = clock.now()
             if form.get("link"):
                 signed_in = sessions.sign_in_with_link(session, secret=form["link"], now=now)

@@ -14,6 +14,7 @@ from api.services.alerts import acknowledge, open_alert
 from api.services.nights import store_nights
 from api.services.phq9 import store_phq9
 from api.services.tokens import SYSTEM
+from api.unit_of_work import unit_of_work
 from tests.api.conftest import World
 from tests.api.serve_data import nights_frame, phq9_frame, signal
 
@@ -29,13 +30,13 @@ def _open(engine: Engine, clock: FixedClock) -> dict[str, int]:
         ("item9", "p1", "phq9_safety", "urgent"),
         ("team_b", "p3", "phq9_safety", "urgent"),
     ]
-    with transaction(make_session_factory(engine)) as s:
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
         for name, patient, kind, severity in plan:
             clock.advance(timedelta(minutes=1))
-            alert = open_alert(s, signal=signal(patient, kind, severity), now=clock.now())
+            alert = open_alert(work, signal=signal(patient, kind, severity), now=clock.now())
             assert alert is not None
             ids[name] = alert.id
-        acknowledge(s, alert_id=ids["urgent_ack"], principal=SYSTEM, now=clock.now())
+        acknowledge(work, alert_id=ids["urgent_ack"], principal=SYSTEM, now=clock.now())
     return ids
 
 
@@ -118,7 +119,8 @@ def test_the_patient_list_shows_each_patient_of_the_callers_teams_with_its_figur
         ]
         store_nights(s, patient_id="p1", nights=nights_frame("p1", rows), now=clock.now())
         answered = datetime.combine(date(2026, 2, 20), datetime.min.time(), clock.now().tzinfo)
-        store_phq9(s, patient_id="p1", entries=phq9_frame("p1", answered, [1] * 8 + [2]))
+        entries = phq9_frame("p1", answered, [1] * 8 + [2])
+        store_phq9(s, patient_id="p1", entries=entries, now=clock.now())
     listed = client.get("/v1/patients", headers=world.auth(world.coord_a)).json()
     assert [p["patient_id"] for p in listed] == ["p1", "p2"]  # p1 holds the item-9 alert
     p1 = listed[0]

@@ -17,13 +17,14 @@ import pytest
 
 from api.app import create_app
 from api.clock import SystemClock
-from api.db import make_engine, make_session_factory, transaction
+from api.db import make_engine, make_session_factory
 from api.migrations import upgrade
 from api.services import patients, tokens
 from api.services.alerts import open_alert
 from api.services.nights import store_nights
 from api.services.phq9 import submit_phq9
 from api.settings import Settings
+from api.unit_of_work import unit_of_work
 from tests.api.serve_data import nights_frame, phq9_frame, signal
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,7 +63,9 @@ def _seed(url: str) -> tuple[str, str, int]:
     engine = make_engine(url)
     upgrade(engine)
     now = SystemClock().now()
-    with transaction(make_session_factory(engine)) as s:
+    clock = SystemClock()
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
+        s = work.session
         team_a = patients.create_team(s, name="Team A", now=now)
         team_b = patients.create_team(s, name="Team B", now=now)
         a = patients.create_user(s, email="a@care.example", name="Ana", role="coordinator", now=now)
@@ -78,10 +81,10 @@ def _seed(url: str) -> tuple[str, str, int]:
             for i, d in enumerate(days)
         ]  # fmt: skip
         store_nights(s, patient_id="p1", nights=nights_frame("p1", rows), now=now)
-        open_alert(s, signal=signal("p2", fired_on=now.date()), now=now - timedelta(hours=5))
+        open_alert(work, signal=signal("p2", fired_on=now.date()), now=now - timedelta(hours=5))
         answered = now - timedelta(hours=1)
         opened = submit_phq9(
-            s, patient_id="p1", entries=phq9_frame("p1", answered, [2] * 8 + [1]), actor="test",
+            work, patient_id="p1", entries=phq9_frame("p1", answered, [2] * 8 + [1]), actor="test",
             now=answered,
         )  # fmt: skip
         item9 = next(alert.id for alert in opened if alert.kind == "phq9_safety")

@@ -13,6 +13,7 @@ from api.clock import FixedClock
 from api.db import make_session_factory, transaction
 from api.services.alerts import open_alert
 from api.store import Alert, AuditEntry, User
+from api.unit_of_work import unit_of_work
 from api.web.sessions import make_sign_in_link
 from tests.api.conftest import World
 from tests.api.serve_data import signal
@@ -34,9 +35,9 @@ def sign_in(client: TestClient, token: str) -> str:
 
 
 def _alerts(engine: Engine, clock: FixedClock) -> tuple[int, int]:
-    with transaction(make_session_factory(engine)) as s:
-        moderate = open_alert(s, signal=signal("p2"), now=clock.now())
-        item9 = open_alert(s, signal=signal("p1", "phq9_safety", "urgent"), now=clock.now())
+    with unit_of_work(make_session_factory(engine), clock=clock) as work:
+        moderate = open_alert(work, signal=signal("p2"), now=clock.now())
+        item9 = open_alert(work, signal=signal("p1", "phq9_safety", "urgent"), now=clock.now())
         assert moderate is not None and item9 is not None
         return item9.id, moderate.id
 

@@ -118,7 +118,9 @@ class UploadOut(BaseModel):
 
 
 class AlertEventOut(BaseModel):
-    event: Literal["opened", "acknowledged", "resolved", "escalated", "refired"]
+    event: Literal[
+        "opened", "acknowledged", "resolved", "escalated", "refired", "assigned", "unassigned"
+    ]
     actor: str
     note: str | None
     at: datetime
@@ -314,7 +316,8 @@ _PHQ9_ANSWER = {
         "items": {"type": "array", "items": _SCORE, "minItems": 8, "maxItems": 9},
         **{f"item_{n}": _SCORE for n in range(1, 10)},
         "difficulty": {**_SCORE, "nullable": True},
-        "total": {"type": "integer", "minimum": 0, "maximum": 27},
+        # checked against the items when given; computed from them when absent or null
+        "total": {"type": "integer", "minimum": 0, "maximum": 27, "nullable": True},
     },
     "anyOf": [{"required": ["items"]}, {"required": [f"item_{n}" for n in range(1, 9)]}],
 }

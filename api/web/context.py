@@ -68,7 +68,8 @@ def get_page(
     route = request.scope.get("route")
     pending = PendingAudit(
         action=getattr(route, "name", None) or request.url.path,
-        resource=f"{request.method} {getattr(route, 'path', request.url.path)}",
+        # the concrete path, as the API records it: the target is named even when refused
+        resource=f"{request.method} {request.url.path}",
         patient_id=request.path_params.get("patient_id"),
     )
     request.state.audit = pending

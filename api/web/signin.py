@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import ClockDep, PendingAudit, SettingsDep, request_unit_of_work
+from api.auth_failures import AuthFailures
 from api.services.errors import ServiceError
 from api.web import sessions
 from api.web.context import COOKIE, CSRF_FIELD, CsrfRefused, PageDep, read_form
@@ -45,6 +46,12 @@ def sign_in(
     offered, expected = form.get(CSRF_FIELD, ""), request.cookies.get(SIGN_IN_COOKIE, "")
     if not offered or not hmac.compare_digest(offered, expected):
         raise CsrfRefused()
+    # the API's limit on failed authentications per address holds for the form too
+    failures: AuthFailures = request.app.state.auth_failures
+    address = request.client.host if request.client else "unknown"
+    wait = failures.retry_after(address)
+    if wait is not None:
+        return _sign_in_again(form, offered, 429, f"Too many failed sign-ins: wait {wait} s.")
     pending = PendingAudit(action="sign_in", resource="POST /inbox/sign-in")
     request.state.audit = pending
     try:
@@ -59,14 +66,8 @@ def sign_in(
                 )
             pending.principal = signed_in.principal
     except ServiceError as error:
-        return render(
-            "sign_in.html",
-            status_code=401,
-            csrf=offered,
-            next=_safe_next(form.get("next", "")),
-            error=error.message,
-            ended="",
-        )
+        failures.failed(address)
+        return _sign_in_again(form, offered, 401, error.message)
     response = RedirectResponse(_safe_next(form.get("next", "")), status_code=303)
     _set_cookie(response, request, COOKIE, signed_in.cookie, path="/")
     response.delete_cookie(SIGN_IN_COOKIE, path="/inbox/sign-in")
@@ -79,6 +80,17 @@ def sign_out(request: Request, page: PageDep) -> Response:
     response = RedirectResponse("/inbox/sign-in?ended=1", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+def _sign_in_again(form: dict[str, str], csrf: str, status: int, error: str) -> Response:
+    return render(
+        "sign_in.html",
+        status_code=status,
+        csrf=csrf,
+        next=_safe_next(form.get("next", "")),
+        error=error,
+        ended="",
+    )
 
 
 def _safe_next(target: str) -> str:

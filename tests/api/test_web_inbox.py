@@ -110,7 +110,7 @@ def test_a_coordinator_signs_in_and_works_an_alert_with_form_tokens(
         ("resolve_alert", "ok", "p1"),
         ("read_alert", "ok", "p1"),
     ]
-    assert read == "GET /inbox/alerts/{alert_id}"
+    assert read == f"GET /inbox/alerts/{item9}"
 
 
 def test_another_team_sees_nothing_and_a_session_ends_by_inactivity_or_sign_out(

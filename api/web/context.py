@@ -65,6 +65,9 @@ def get_page(
     clock: ClockDep,
     form: Annotated[dict[str, str], Depends(read_form)],
 ) -> Iterator[Page]:
+    if any(ord(char) < 32 or ord(char) == 127 for char in request.url.path):
+        # no page's address holds one, and the audit log records the path
+        raise HTTPException(404, "no such page")
     route = request.scope.get("route")
     pending = PendingAudit(
         action=getattr(route, "name", None) or request.url.path,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.routes.schemas import Id
 from api.services import alert_inbox, alerts
 from api.services.errors import InvalidInput
 from api.store import CareTeam, Membership, Phq9Entry, SignalRecord
@@ -44,10 +45,10 @@ def inbox(
     filters = alerts.AlertFilter(
         status=status,
         kind=kind or None,
-        team_id=int(team) if team.isdigit() else None,
+        team_id=int(team) if _small_number(team) else None,
         assignee=ctx.principal.user_id if mine else None,
     )
-    offset = int(cursor) if cursor.isdigit() else None
+    offset = int(cursor) if _small_number(cursor) else None
     rows, next_cursor = alerts.list_alerts(
         ctx.session,
         principal=ctx.principal,
@@ -81,7 +82,7 @@ def inbox(
 
 
 @router.get("/alerts/{alert_id}", name="read_alert", response_class=HTMLResponse)
-def alert_page(alert_id: int, page: PageDep, done: str = "") -> HTMLResponse:
+def alert_page(alert_id: Id, page: PageDep, done: str = "") -> HTMLResponse:
     ctx = page.ctx
     alert = alerts.get_alert(ctx.session, principal=ctx.principal, alert_id=alert_id)
     ctx.audit.patient_id = alert.patient_id
@@ -107,7 +108,7 @@ def alert_page(alert_id: int, page: PageDep, done: str = "") -> HTMLResponse:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", name="acknowledge_alert")
-def acknowledge(alert_id: int, request: Request, page: PageDep) -> Response:
+def acknowledge(alert_id: Id, request: Request, page: PageDep) -> Response:
     ctx = page.ctx
     note = page.form.get("note", "").strip() or None
     alert = alerts.acknowledge(
@@ -117,14 +118,14 @@ def acknowledge(alert_id: int, request: Request, page: PageDep) -> Response:
 
 
 @router.post("/alerts/{alert_id}/assign", name="assign_alert")
-def assign(alert_id: int, request: Request, page: PageDep) -> Response:
+def assign(alert_id: Id, request: Request, page: PageDep) -> Response:
     ctx = page.ctx
     alert = alert_inbox.assign(ctx.session, alert_id=alert_id, principal=ctx.principal, now=ctx.now)
     return _after(request, page, alert, "assigned")
 
 
 @router.post("/alerts/{alert_id}/unassign", name="unassign_alert")
-def unassign(alert_id: int, request: Request, page: PageDep) -> Response:
+def unassign(alert_id: Id, request: Request, page: PageDep) -> Response:
     ctx = page.ctx
     alert = alert_inbox.unassign(
         ctx.session, alert_id=alert_id, principal=ctx.principal, now=ctx.now
@@ -133,7 +134,7 @@ def unassign(alert_id: int, request: Request, page: PageDep) -> Response:
 
 
 @router.post("/alerts/{alert_id}/resolve", name="resolve_alert")
-def resolve(alert_id: int, request: Request, page: PageDep) -> Response:
+def resolve(alert_id: Id, request: Request, page: PageDep) -> Response:
     ctx = page.ctx
     alert = alerts.resolve(
         ctx.work,
@@ -164,6 +165,11 @@ def _after(request: Request, page: Page, alert: Alert, done: str) -> Response:
     if not back.startswith("/inbox") or back.startswith("//"):
         back = f"/inbox/alerts/{alert.id}?done={done}"
     return RedirectResponse(back, status_code=303)
+
+
+def _small_number(text: str) -> bool:
+    """Digits that fit the database's 64-bit integers (a larger number names nothing)."""
+    return text.isdigit() and len(text) <= 18
 
 
 def _teams(session: Session, user_id: int | None) -> list[tuple[int, str]]:

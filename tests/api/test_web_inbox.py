@@ -122,6 +122,9 @@ def test_another_team_sees_nothing_and_a_session_ends_by_inactivity_or_sign_out(
     assert "alert-" not in inbox.text and "No alerts match" in inbox.text
     assert client.get(f"/inbox/alerts/{item9}").status_code == 404
     assert client.get("/inbox/patients/p1").status_code == 404
+    assert client.get("/inbox/alerts/99999999999999999999").status_code == 422
+    assert client.get("/inbox/patients/p%00").status_code == 404
+    assert client.get("/inbox?team=99999999999999999999&cursor=x").status_code == 200
     assert "p1" not in client.get("/inbox/patients").text
     assert (
         client.post(f"/inbox/alerts/{item9}/assign", data={"csrf_token": token}).status_code == 404

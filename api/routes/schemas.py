@@ -217,7 +217,8 @@ class PatientSummaryOut(BaseModel):
 
 
 class RequiredNote(Body):
-    note: Prose = Field(min_length=1, max_length=4000)
+    #: something other than spaces: the service refuses a blank note (api.services.alerts)
+    note: Prose = Field(min_length=1, max_length=4000, pattern=r"\S")
 
 
 class NightOut(BaseModel):

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.alert_shape import alert_shape
 from api.routes.schemas import Id
 from api.services import alert_inbox, alerts
 from api.services.errors import InvalidInput
@@ -63,7 +64,7 @@ def inbox(
     )
     context: dict[str, Any] = {
         "page": page,
-        "rows": rows,
+        "rows": [alert_shape(row) for row in rows],
         "names": names,
         "counts": counts["by_severity"],
         "total": sum(counts["by_severity"].values()),
@@ -156,7 +157,7 @@ def _after(request: Request, page: Page, alert: Alert, done: str) -> Response:
         return render(
             "_alert_row.html",
             page=page,
-            row=alert,
+            row=alert_shape(alert),
             names=names,
             now=page.ctx.now,
             back=page.form.get("back", "/inbox"),

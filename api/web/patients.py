@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.alert_shape import alert_shape
 from api.report.model import ALERTS, CHANGE_POINTS, ReportData, empty
 from api.report.series import patient_series
 from api.report.timeline import legend_html, timeline_svg
@@ -88,20 +89,8 @@ def timeline_figure(session: Session, *, patient_id: str, start: date, alerts: l
     )
     changes = change_points(nights, DEFAULT) if nights.height else empty(CHANGE_POINTS)
     shown = [a for a in alerts if a.fired_on >= start]
-    frame = pl.DataFrame(
-        {
-            "patient_id": [a.patient_id for a in shown],
-            "kind": [a.kind for a in shown],
-            "severity": [a.severity for a in shown],
-            "metrics": [list(a.evidence.get("metrics", [])) for a in shown],
-            "fired_on": [a.fired_on for a in shown],
-            "window_start": [a.window_start for a in shown],
-            "window_end": [a.window_end for a in shown],
-            "explanation": [a.explanation for a in shown],
-            "detector_version": [a.detector_version for a in shown],
-        },
-        schema=ALERTS,
-    )
+    rows = [tuple(alert_shape(a, fields=tuple(ALERTS)).values()) for a in shown]
+    frame = pl.DataFrame(rows, schema=ALERTS, orient="row")
     data = ReportData(
         nights=nights, phq9=phq9, alerts=frame, change_points=changes.select(list(CHANGE_POINTS))
     )

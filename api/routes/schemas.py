@@ -216,9 +216,13 @@ class PatientSummaryOut(BaseModel):
     top_severity: Severity | None
 
 
+_PROSE_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+#: prose with something other than spaces: the service refuses a blank note
+_NOT_BLANK = rf"^{_PROSE_CHAR}*[^\s\u0000-\u001f\u007f-\u009f]{_PROSE_CHAR}*$"
+
+
 class RequiredNote(Body):
-    #: something other than spaces: the service refuses a blank note (api.services.alerts)
-    note: Prose = Field(min_length=1, max_length=4000, pattern=r"\S")
+    note: Prose = Field(min_length=1, max_length=4000, json_schema_extra={"pattern": _NOT_BLANK})
 
 
 class NightOut(BaseModel):

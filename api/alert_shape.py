@@ -35,6 +35,8 @@ ALERT_FIELDS = (
     "acknowledged_at",
     "resolved_at",
     "escalated_at",
+    # the coordinator who took the alert on (None: nobody yet)
+    "assignee_user_id",
 )
 #: the names of the metrics whose change the alert reports, from its evidence
 METRICS = "metrics"

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import openapi, problems
+from api import openapi, problems, web
 from api.auth_failures import AuthFailures
 from api.clock import Clock, SystemClock
 from api.db import make_engine, make_session_factory
@@ -19,7 +19,7 @@ from api.fhir.routes import router as fhir_router
 from api.lifecycle import process_lifecycle
 from api.metrics import Metrics
 from api.middleware import BodyLimit, SecurityHeaders
-from api.routes import admin, alerts, health, patients, uploads, webhooks
+from api.routes import admin, alerts, caseload, health, patients, uploads, webhooks
 from api.settings import Settings
 from api.webhooks.dispatch import Outbound
 
@@ -49,6 +49,9 @@ def create_app(
         summary="Early, explained relapse alerts from wearables and the PHQ-9.",
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
+        # served by api.web from vendored files, so they work without the internet
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -63,7 +66,8 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     problems.install(app)
     openapi.install(app)
-    for module in (patients, uploads, alerts, admin, health, webhooks):
+    for module in (caseload, patients, uploads, alerts, admin, health, webhooks):
         app.include_router(module.router)
     app.include_router(fhir_router)
+    web.install(app)
     return app

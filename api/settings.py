@@ -53,6 +53,10 @@ class Settings(BaseModel):
     run_scheduler: bool = True
     #: run an upload worker thread in this process
     run_worker: bool = True
+    #: a web inbox session ends after this many minutes without a request
+    web_session_idle_minutes: int = Field(default=30, gt=0)
+    #: a one-time sign-in link (``phenowatch admin sign-in-link``) works this long
+    sign_in_link_minutes: int = Field(default=15, gt=0)
     #: optional admin token accepted at start-up (to bootstrap a fresh deployment)
     bootstrap_admin_token: str | None = None
     #: a token for Prometheus scrapes of /metrics (an admin's API token works too)

@@ -24,6 +24,7 @@ Conventions for samples, written down once:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import polars as pl
@@ -31,6 +32,9 @@ import polars as pl
 from ingest.errors import SchemaError
 
 UTC_DT = pl.Datetime("us", "UTC")
+#: a patient id: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it
+#: names a cohort's patient folder and appears in URLs)
+PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 SAMPLE_METRICS = frozenset(
     {

@@ -105,6 +105,26 @@ def create_token(
     typer.echo(secret)
 
 
+@admin.command("sign-in-link")
+def sign_in_link(
+    user: Annotated[int, typer.Argument(help="a coordinator's user id")],
+    url: Annotated[
+        str, typer.Option(help="the inbox's base URL (default: PHENOWATCH_PUBLIC_URL)")
+    ] = "",
+) -> None:
+    """Prints a link that signs the coordinator in to the web inbox once, within
+    PHENOWATCH_SIGN_IN_LINK_MINUTES (15 by default); only its sha256 is stored."""
+    from api.web.sessions import make_sign_in_link, sign_in_url
+
+    settings = Settings.from_env()
+    secret = _run(
+        lambda s: make_sign_in_link(
+            s, user_id=user, now=_now(), minutes=settings.sign_in_link_minutes
+        )
+    )
+    typer.echo(sign_in_url(url or settings.public_url or "http://127.0.0.1:8000", secret))
+
+
 @admin.command("new-secret-key")
 def new_secret_key() -> None:
     """Print a fresh key for PHENOWATCH_SECRET_KEYS (webhook secrets are encrypted with it)."""

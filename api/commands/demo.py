@@ -29,6 +29,7 @@ def demo_command(
 ) -> None:
     """Simulate and replay a small cohort, create a care team and tokens, then serve the API."""
     from api.replay.demo import NotADemoFolder, env_lines, setup_demo  # only when it runs
+    from api.web.sessions import sign_in_url
 
     started = time.perf_counter()
     typer.echo(f"simulating {patients} patients x {days} days and replaying them into {folder} ...")
@@ -43,6 +44,8 @@ def demo_command(
     env_file.write_text("\n".join(lines) + "\n")
     typer.echo(f"replayed {setup.replay.summary()}")
     typer.echo(f"set up in {time.perf_counter() - started:.0f} s\n")
+    typer.echo(f"  coordinator inbox:   {url}/inbox")
+    typer.echo(f"  one-time sign-in:    {sign_in_url(url, setup.sign_in_link)}  (60 minutes)")
     typer.echo(f"  API docs (OpenAPI):  {url}/docs")
     typer.echo(f"  replay report:       {setup.report.as_uri()}")
     typer.echo(f"  coordinator token:   {setup.coordinator_token}")

@@ -15,9 +15,8 @@ Two paths, which should agree:
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -25,13 +24,11 @@ from typing import Annotated
 import polars as pl
 import typer
 
-import ingest
 from detect import DEFAULT, DetectConfig, Signal, detect_range
 from detect.evaluation import Evaluation, Targets, evaluate, observation_period
 from detect.simulate import Cohort, simulate_cohort
 from detect.simulate.diagnosis import false_alert_causes, missed_relapses, signals_frame
-from ingest.nights import NIGHTS_METRICS, build_nights
-from ingest.schema import PHQ9, empty
+from ingest.cohort_folder import SIMULATION_FILE, Failure, read_cohort, read_simulation
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,8 @@ class Run:
     signals: list[Signal]
     evaluation: Evaluation
     seconds: float
+    #: patient folders, or files in them, that could not be read (the files path)
+    failures: tuple[Failure, ...] = ()
 
 
 def _judge(
@@ -77,32 +76,20 @@ def run_truth(cohort: Cohort, config: DetectConfig = DEFAULT) -> Run:
     return _judge("truth nights", cohort, cohort.nights, cohort.phq9, config, started)
 
 
-def load_cohort_folder(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Nights and PHQ-9 entries rebuilt from every patient sub-folder's files."""
-    nights, answers = [], []
-    for patient in sorted(p for p in folder.iterdir() if p.is_dir()):
-        loaded = ingest.load(patient, patient_id=patient.name, metrics=NIGHTS_METRICS)
-        nights.append(build_nights(loaded.samples))
-        answers.append(loaded.phq9)
-    return (
-        pl.concat(nights) if nights else build_nights(pl.DataFrame()),
-        pl.concat(answers) if answers else empty(PHQ9),
-    )
-
-
 def run_files(cohort: Cohort, folder: Path, config: DetectConfig = DEFAULT) -> Run:
-    """The full path: the cohort's files through ingest, then detection."""
+    """The full path: the cohort's files through ingest, then detection. A patient folder
+    that cannot be read is left out of the judgement and listed with the file left out of
+    the others."""
     started = time.perf_counter()
-    nights, phq9 = load_cohort_folder(folder)
-    return _judge("files through ingest", cohort, nights, phq9, config, started)
+    frames = read_cohort(folder)
+    run = _judge("files through ingest", cohort, frames.nights, frames.phq9, config, started)
+    return replace(run, failures=frames.failures + frames.left_out)
 
 
 def cohort_of_folder(folder: Path) -> Cohort:
     """Re-create the in-memory cohort a folder was written from (its ``simulation.json``)."""
-    made = json.loads((folder / "simulation.json").read_text())
-    return simulate_cohort(
-        made["patients"], made["days"], made["seed"], date.fromisoformat(made["start"])
-    )
+    made = read_simulation(folder)
+    return simulate_cohort(made.patients, made.days, made.seed, made.start)
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -250,6 +237,11 @@ def run_section(run: Run, title: str, *, listed: int = 15) -> str:
         f"Relapses no passive alert caught ({missed.height}; first {listed} shown):",
         _table(missed.head(listed)) if missed.height else "none",
     ]
+    if run.failures:
+        parts.append(
+            "Left out (not read):\n\n"
+            + "\n".join(f"- {failure.folder}: {failure.error}" for failure in run.failures)
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -297,9 +289,9 @@ def evaluate_command(
         title = f"Seed {seed}: {patients} patients x {days} days, truth nights"
         sections.append(run_section(run, title))
     else:
-        if not (cohort_dir / "simulation.json").is_file():
+        if not (cohort_dir / SIMULATION_FILE).is_file():
             raise typer.BadParameter(
-                "no simulation.json: not a folder written by `phenowatch simulate`",
+                f"no {SIMULATION_FILE}: not a folder written by `phenowatch simulate`",
                 param_hint="--cohort",
             )
         cohort = cohort_of_folder(cohort_dir)
@@ -315,6 +307,10 @@ def evaluate_command(
         f"{_num(ev.false_passive_per_patient_month)} false passive alerts per patient-month; "
         f"report in {out}"
     )
+    if run.failures:
+        typer.echo(f"left out ({len(run.failures)}; listed in the report):", err=True)
+        for failure in run.failures:
+            typer.echo(f"  {failure.folder}: {failure.error}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ import typer
 from detect import DEFAULT, detect_range
 from detect.alert_load import AlertLoad, alert_load, signal_rows, wellness_after_alerts
 from detect.calendar import calendar_effects
+from ingest.cohort_folder import read_cohort
 
 #: the PMData pmsys items, each scored so that higher is better (PMData's own scales)
 WELLNESS_ITEMS = ("mood", "stress", "sleep_quality", "fatigue", "readiness", "soreness")
@@ -143,8 +144,6 @@ def evaluate_real_command(
     ] = None,
 ) -> None:
     """Passive alerts per person-month on people without labels, by metric and week."""
-    from api.replay.cohort import read_cohort  # the cohort folder reader (ingest only)
-
     frames = read_cohort(cohort)
     for failure in frames.failures:
         typer.echo(f"failed: {failure.folder}: {failure.error}", err=True)

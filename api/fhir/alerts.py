@@ -1,6 +1,7 @@
 """An alert as FHIR: the finding as a ``DetectedIssue``, the care team's work on it as a
 ``Task``, and, for a PHQ-9 item-9 alert, a safety ``Flag`` that is active until the alert is
-resolved. All three share the alert's id.
+resolved. All three share the alert's id. An alert's fields come from ``alert_shape``, as
+every interface's do; only its history (the events) is read from the stored alert.
 
 The alert's life cycle maps as follows: open -> Task ``requested``, acknowledged -> ``accepted``,
 resolved -> ``completed``; each acknowledgement and resolution is a DetectedIssue
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from api.alert_shape import alert_shape
 from api.fhir.codes import (
     ALERT_IDENTIFIER,
     ALERT_KIND_DISPLAY,
@@ -51,12 +53,12 @@ def detected_issue_id(alert_id: int) -> str:
 
 
 def last_updated(alert: Alert) -> datetime:
-    times = [alert.opened_at, *(event.at for event in alert.events)]
-    return max(times)
+    opened: datetime = alert_shape(alert, fields=("opened_at",))["opened_at"]
+    return max([opened, *(event.at for event in alert.events)])
 
 
-def _identifier(alert: Alert) -> list[dict[str, str]]:
-    return [{"system": ALERT_IDENTIFIER, "value": str(alert.id)}]
+def _identifier(shown: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"system": ALERT_IDENTIFIER, "value": str(shown["id"])}]
 
 
 def _user_id(event: AlertEvent) -> int | None:
@@ -84,19 +86,20 @@ def _care_events(alert: Alert) -> list[AlertEvent]:
 def detected_issue(alert: Alert, *, evidence: list[str], people: People) -> Resource:
     """``evidence``: references (``Observation/...``, ``QuestionnaireResponse/...``) to the data
     the alert rests on."""
+    shown = alert_shape(alert)
     issue: Resource = {
         "resourceType": "DetectedIssue",
-        "id": detected_issue_id(alert.id),
+        "id": detected_issue_id(shown["id"]),
         "meta": meta(last_updated(alert)),
-        "extension": [{"url": ALERT_SEVERITY_EXTENSION, "valueCode": alert.severity}],
-        "identifier": _identifier(alert),
-        "status": ISSUE_STATUS[alert.status],
-        "code": concept(PHENOWATCH, alert.kind, ALERT_KIND_DISPLAY.get(alert.kind)),
-        "severity": ISSUE_SEVERITY[alert.severity],
-        "patient": patient_ref(alert.patient_id),
-        "identifiedDateTime": instant(alert.opened_at),
-        "author": {"type": "Device", "display": f"{alert.detector} {alert.detector_version}"},
-        "detail": alert.explanation,
+        "extension": [{"url": ALERT_SEVERITY_EXTENSION, "valueCode": shown["severity"]}],
+        "identifier": _identifier(shown),
+        "status": ISSUE_STATUS[shown["status"]],
+        "code": concept(PHENOWATCH, shown["kind"], ALERT_KIND_DISPLAY.get(shown["kind"])),
+        "severity": ISSUE_SEVERITY[shown["severity"]],
+        "patient": patient_ref(shown["patient_id"]),
+        "identifiedDateTime": instant(shown["opened_at"]),
+        "author": {"type": "Device", "display": f"{shown['detector']} {shown['detector_version']}"},
+        "detail": shown["explanation"],
     }
     if evidence:
         issue["evidence"] = [{"detail": [{"reference": ref} for ref in evidence]}]
@@ -121,26 +124,27 @@ def detected_issue(alert: Alert, *, evidence: list[str], people: People) -> Reso
 
 
 def task(alert: Alert, *, people: People) -> Resource:
+    shown = alert_shape(alert)
     resource: Resource = {
         "resourceType": "Task",
-        "id": str(alert.id),
+        "id": str(shown["id"]),
         "meta": meta(last_updated(alert)),
-        "identifier": _identifier(alert),
-        "status": TASK_STATUS[alert.status],
+        "identifier": _identifier(shown),
+        "status": TASK_STATUS[shown["status"]],
         "intent": "order",
-        "priority": TASK_PRIORITY[alert.severity],
+        "priority": TASK_PRIORITY[shown["severity"]],
         "code": concept(PHENOWATCH, "review-alert", "Review the alert and contact the patient"),
-        "description": alert.explanation,
-        "focus": {"reference": f"DetectedIssue/{detected_issue_id(alert.id)}"},
-        "for": patient_ref(alert.patient_id),
-        "authoredOn": instant(alert.opened_at),
+        "description": shown["explanation"],
+        "focus": {"reference": f"DetectedIssue/{detected_issue_id(shown['id'])}"},
+        "for": patient_ref(shown["patient_id"]),
+        "authoredOn": instant(shown["opened_at"]),
         "lastModified": instant(last_updated(alert)),
         "requester": {"type": "Device", "display": "phenowatch"},
-        "executionPeriod": {"start": instant(alert.opened_at)},
+        "executionPeriod": {"start": instant(shown["opened_at"])},
     }
-    if alert.resolved_at is not None:
-        resource["executionPeriod"]["end"] = instant(alert.resolved_at)
-    if alert.status == "open" and alert.escalated_at is not None:
+    if shown["resolved_at"] is not None:
+        resource["executionPeriod"]["end"] = instant(shown["resolved_at"])
+    if shown["status"] == "open" and shown["escalated_at"] is not None:
         resource["businessStatus"] = {"text": "escalated: not acknowledged in time"}
     owner = None
     for event in _care_events(alert):
@@ -169,21 +173,22 @@ def task(alert: Alert, *, people: People) -> Resource:
 
 def flag(alert: Alert) -> Resource:
     """The safety flag of an item-9 alert: active until the alert is resolved."""
-    period = {"start": instant(alert.opened_at)}
-    if alert.resolved_at is not None:
-        period["end"] = instant(alert.resolved_at)
+    shown = alert_shape(alert)
+    period = {"start": instant(shown["opened_at"])}
+    if shown["resolved_at"] is not None:
+        period["end"] = instant(shown["resolved_at"])
     return {
         "resourceType": "Flag",
-        "id": str(alert.id),
+        "id": str(shown["id"]),
         "meta": meta(last_updated(alert)),
-        "identifier": _identifier(alert),
-        "status": "inactive" if alert.status == "resolved" else "active",
+        "identifier": _identifier(shown),
+        "status": "inactive" if shown["status"] == "resolved" else "active",
         "category": [concept(FLAG_CATEGORY, "safety", "Safety")],
         "code": {
             "coding": [{"system": LOINC, "code": ITEM_CODE[9], "display": ITEM_TEXT[9]}],
-            "text": alert.explanation,
+            "text": shown["explanation"],
         },
-        "subject": patient_ref(alert.patient_id),
+        "subject": patient_ref(shown["patient_id"]),
         "period": period,
         "author": {"type": "Device", "display": "phenowatch"},
     }

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import select
 
 from api.clock import SystemClock
-from api.db import make_engine, make_session_factory, transaction
+from api.db import make_engine, make_session_factory
 from api.replay.run import ReplayResult, replay_cohort
 from api.services import patients, tokens
-from api.store import CareTeam
+from api.services.alert_inbox import assign
+from api.services.alerts import acknowledge, escalate_overdue
+from api.services.phq9 import submit_phq9
+from api.services.tokens import SYSTEM, Principal
+from api.store import Alert, CareTeam
+from api.unit_of_work import UnitOfWork, unit_of_work
+from api.web.sessions import make_sign_in_link
 from api.webhooks.secret_box import SecretBox
 from detect.simulate import simulate_cohort
 from detect.simulate.writers.cohort_folder import write_cohort
+from ingest.schema import PHQ9
 
 TEAM = "Demo care team"
+#: the demo's care team resolves an alert six weeks after it fired, so the inbox opens with
+#: the last six weeks' alerts still waiting (the replay's default of 7 days left one open)
+RESOLVE_AFTER = 42
+#: a one-time sign-in link printed by the demo works this long
+LINK_MINUTES = 60
 COORDINATOR_EMAIL = "coordinator@demo.example"
 #: the file that marks a folder as the demo's, so that a later run may empty it
 DEMO_MARK = ".phenowatch-demo"
@@ -41,6 +53,7 @@ class DemoSetup:
     replay: ReplayResult
     team_id: int
     coordinator_token: str
+    sign_in_link: str  # the secret of a one-time sign-in link for the coordinator
     patient_id: str  # a patient with alerts, for the tour
     patient_token: str
     tokens_file: Path  # patient_id,token for every patient
@@ -76,11 +89,19 @@ def setup_demo(
     cohort = simulate_cohort(patients_n, days, seed, start=today - timedelta(days=days))
     write_cohort(cohort, folder / "cohort")
     url = database_url or demo_database_url(folder)
-    replayed = replay_cohort(folder / "cohort", folder / "replay", database_url=url, team_name=TEAM)
+    replayed = replay_cohort(
+        folder / "cohort",
+        folder / "replay",
+        database_url=url,
+        team_name=TEAM,
+        resolve_after=RESOLVE_AFTER,
+    )
     engine = make_engine(url)
     try:
-        with transaction(make_session_factory(engine)) as session:
-            now = SystemClock().now()
+        clock = SystemClock()
+        with unit_of_work(make_session_factory(engine), clock=clock, write_lock=True) as work:
+            session = work.session
+            now = clock.now()
             team = session.scalar(select(CareTeam).where(CareTeam.name == TEAM))
             if team is None:  # an empty cohort replays no patient, so no team either
                 team = patients.create_team(session, name=TEAM, now=now)
@@ -100,6 +121,9 @@ def setup_demo(
                 for pid in replayed.nights["patient_id"].unique().sort().to_list()
             }
             team_id = team.id
+            link = make_sign_in_link(session, user_id=user.id, now=now, minutes=LINK_MINUTES)
+            if patient_tokens:
+                _todays_work(work, list(patient_tokens), user_id=user.id, now=now)
     finally:
         engine.dispose()
     tokens_file = folder / "patient_tokens.csv"
@@ -113,10 +137,43 @@ def setup_demo(
         replay=replayed,
         team_id=team_id,
         coordinator_token=coordinator_token,
+        sign_in_link=link,
         patient_id=tour_patient,
         patient_token=patient_tokens.get(tour_patient, ""),
         tokens_file=tokens_file,
     )
+
+
+def _todays_work(work: UnitOfWork, patient_ids: list[str], *, user_id: int, now: datetime) -> None:
+    """What a coordinator finds on a real morning: a patient answered item 9 of the PHQ-9 two
+    hours ago and nobody has acknowledged it (so it is escalated), and a colleague's alert was
+    acknowledged and taken on. Everything goes through the services the API calls."""
+    answered = now - timedelta(hours=2)
+    row = {f"item_{i}": v for i, v in enumerate(ITEM9_ANSWER, 1)} | {
+        "patient_id": patient_ids[-1],
+        "answered_at": answered,
+        "total": sum(ITEM9_ANSWER),
+        "difficulty": 1,
+        "instrument": "phq9",
+        "source": "demo",
+    }
+    frame = pl.DataFrame([row], schema=PHQ9)
+    submit_phq9(work, patient_id=patient_ids[-1], entries=frame, actor=SYSTEM, now=answered)
+    escalate_overdue(work, now=now, after=timedelta(minutes=30))
+    coordinator = Principal(role="coordinator", user_id=user_id)
+    waiting = work.session.scalars(
+        select(Alert.id)
+        .where(Alert.status == "open", Alert.kind == "passive_change")
+        .order_by(Alert.opened_at)
+        .limit(1)
+    ).first()
+    if waiting is not None:
+        acknowledge(work, alert_id=waiting, principal=coordinator, now=now, note="Calling today.")
+        assign(work.session, alert_id=waiting, principal=coordinator, now=now)
+
+
+#: the demo's item-9 answer: moderately severe, item 9 "several days"
+ITEM9_ANSWER = (2, 2, 2, 2, 1, 2, 2, 1, 1)
 
 
 def _tour_patient(replayed: ReplayResult, patient_ids: list[str]) -> str:

@@ -15,7 +15,6 @@ from api.clock import FixedClock
 from api.db import make_engine, make_session_factory
 from api.migrations import upgrade
 from api.replay.care_team import DEFAULT_RESOLVE_AFTER
-from api.replay.cohort import CohortFrames, FolderProgress, read_cohort
 from api.replay.days import DayProgress, Timings, at, day_range, replay_days, replay_span
 from api.replay.outputs import (
     stored_alerts,
@@ -25,8 +24,9 @@ from api.replay.outputs import (
 )
 from api.report import ReportData, write_report
 from api.report.figures import labelled_figures
-from api.report.model import CHANGE_POINTS, Failure, empty
+from api.report.model import CHANGE_POINTS, empty
 from detect.evaluation import Evaluation
+from ingest.cohort_folder import CohortFrames, Failure, FolderProgress, read_cohort
 
 DEFAULT_TEAM = "replay"
 DATABASE_FILE = "replay.sqlite"

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.report.figures import labelled_figures
-from api.report.model import ALERTS, CHANGE_POINTS, LABELS, Failure, ReportData
+from api.report.model import ALERTS, CHANGE_POINTS, ReportData
 from api.report.page import render
+from ingest.cohort_folder import LABELS, Failure
 
 __all__ = [
     "ALERTS",

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ingest.cohort_folder import Failure
+
 #: one row per alert, the columns of alerts.jsonl that the report reads: fields of
 #: api.alert_shape, in the file's order
 ALERTS: dict[str, pl.DataType] = {
@@ -33,20 +35,9 @@ CHANGE_POINTS: dict[str, pl.DataType] = {
     "z": pl.Float64(),
 }
 
-#: labels.csv of a simulated or annotated cohort (relapse_onset null: no relapse)
-LABELS: dict[str, pl.DataType] = {"patient_id": pl.String(), "relapse_onset": pl.Date()}
-
 
 def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=dict(schema))
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A patient folder that could not be read, and why."""
-
-    folder: str
-    error: str
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,9 @@ class FiringOut(BaseModel):
 
 
 class AlertEventOut(BaseModel):
-    event: Literal["opened", "acknowledged", "resolved", "escalated", "refired"]
+    event: Literal[
+        "opened", "acknowledged", "resolved", "escalated", "refired", "assigned", "unassigned"
+    ]
     actor: str
     note: str | None
     at: datetime
@@ -156,6 +158,8 @@ class AlertOut(BaseModel):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     escalated_at: datetime | None
+    #: the coordinator who took the alert on, None while nobody has
+    assignee_user_id: int | None = None
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
@@ -202,8 +206,36 @@ class Note(Body):
     note: Prose | None = Field(default=None, max_length=4000)
 
 
+class AlertCounts(BaseModel):
+    by_severity: dict[str, int] = Field(description="urgent, high, moderate, info")
+    by_status: dict[str, int] = Field(description="open, acknowledged, resolved")
+
+
+class Assignee(Body):
+    user_id: Id | None = Field(default=None, description="a coordinator; you when left out")
+
+
+class PatientSummaryOut(BaseModel):
+    patient_id: str
+    team_id: int
+    team: str
+    last_night: date | None = Field(description="the last night with any measurement")
+    last_upload_at: datetime | None
+    coverage: float = Field(description="share of the last 30 days with any measurement")
+    phq9_total: int | None
+    phq9_item9: int | None
+    phq9_answered_at: datetime | None
+    active_alerts: int = Field(description="open or acknowledged")
+    top_severity: Severity | None
+
+
+_PROSE_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+#: prose with something other than spaces: the service refuses a blank note
+_NOT_BLANK = rf"^{_PROSE_CHAR}*[^\s\u0000-\u001f\u007f-\u009f]{_PROSE_CHAR}*$"
+
+
 class RequiredNote(Body):
-    note: Prose = Field(min_length=1, max_length=4000)
+    note: Prose = Field(min_length=1, max_length=4000, json_schema_extra={"pattern": _NOT_BLANK})
 
 
 class NightOut(BaseModel):
@@ -306,7 +338,8 @@ _PHQ9_ANSWER = {
         "items": {"type": "array", "items": _SCORE, "minItems": 8, "maxItems": 9},
         **{f"item_{n}": _SCORE for n in range(1, 10)},
         "difficulty": {**_SCORE, "nullable": True},
-        "total": {"type": "integer", "minimum": 0, "maximum": 27},
+        # checked against the items when given; computed from them when absent or null
+        "total": {"type": "integer", "minimum": 0, "maximum": 27, "nullable": True},
     },
     "anyOf": [{"required": ["items"]}, {"required": [f"item_{n}" for n in range(1, 9)]}],
 }

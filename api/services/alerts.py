@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, exists, select
+from sqlalchemy import ColumnElement, Row, Select, case, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -190,6 +190,12 @@ def visible_alerts(principal: Principal) -> ColumnElement[bool]:
     return exists().where(Patient.id == Alert.patient_id, visible_patients(principal))
 
 
+#: ``status=active``: open or acknowledged, what an inbox shows
+ACTIVE = "active"
+#: how a page of alerts may be ordered: newest first, or most urgent first (see alert_inbox)
+SORTS = ("newest", "urgency")
+
+
 @dataclass(frozen=True)
 class AlertFilter:
     status: str | None = None
@@ -198,6 +204,27 @@ class AlertFilter:
     patient_id: str | None = None
     fired_from: date | None = None
     fired_to: date | None = None
+    team_id: int | None = None
+    #: a coordinator's user id, or ``UNASSIGNED`` for alerts nobody took on
+    assignee: int | None = None
+
+
+#: ``AlertFilter.assignee`` for alerts assigned to nobody
+UNASSIGNED = 0
+
+_SEVERITY_RANK = case(
+    {severity: rank for rank, severity in enumerate(SEVERITIES)},
+    value=Alert.severity,
+    else_=len(SEVERITIES),
+)
+_STATUS_RANK = case(
+    {status: rank for rank, status in enumerate(ALERT_STATUSES)},
+    value=Alert.status,
+    else_=len(ALERT_STATUSES),
+)
+#: most urgent first: severity, then not yet acknowledged before acknowledged (resolved last),
+#: then the alert that has waited longest; the id settles ties so pages never overlap
+URGENCY_ORDER = (_SEVERITY_RANK, _STATUS_RANK, Alert.opened_at, Alert.id)
 
 
 def list_alerts(
@@ -207,23 +234,48 @@ def list_alerts(
     filters: AlertFilter,
     limit: int = 50,
     after_id: int | None = None,
+    sort: str = "newest",
 ) -> tuple[list[Row[Any]], int | None]:
-    """Alerts the caller may see, newest first, keyset-paginated; returns (page, next cursor).
+    """Alerts the caller may see, a page at a time; returns (page, next cursor).
+
+    ``newest``: newest first, keyset-paginated (the cursor is the last id). ``urgency``: most
+    urgent first (URGENCY_ORDER), the cursor is the count of rows already listed.
 
     Rows of ``SUMMARY_COLUMNS``, not ORM objects: a page is read-only, and building 50 tracked
     objects with their JSON evidence cost more than the query.
 
     Filters only narrow: the visibility condition is always applied first."""
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {list(SORTS)}", field="sort")
+    limit = max(1, min(limit, MAX_PAGE))
+    conditions = alert_conditions(principal, filters)
+    query = select(*SUMMARY_COLUMNS).where(*conditions)
+    if sort == "urgency":
+        offset = after_id or 0
+        page = list(session.execute(query.order_by(*URGENCY_ORDER).offset(offset).limit(limit + 1)))
+        more = len(page) > limit
+        return page[:limit], (offset + limit if more else None)
+    if after_id is not None:
+        query = query.where(Alert.id < after_id)
+    page = list(session.execute(query.order_by(Alert.id.desc()).limit(limit + 1)))
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (page[-1].id if more and page else None)
+
+
+def alert_conditions(principal: Principal, filters: AlertFilter) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a listing: what the caller may see, narrowed by the filters."""
     for name, value, allowed in (
-        ("status", filters.status, ALERT_STATUSES),
+        ("status", filters.status, (*ALERT_STATUSES, ACTIVE)),
         ("severity", filters.severity, SEVERITIES),
         ("kind", filters.kind, KINDS),
     ):
         if value is not None and value not in allowed:
             raise InvalidInput(f"{name} must be one of {list(allowed)}", field=name)
-    limit = max(1, min(limit, MAX_PAGE))
     conditions: list[ColumnElement[bool]] = [visible_alerts(principal)]
-    if filters.status:
+    if filters.status == ACTIVE:
+        conditions.append(Alert.status.in_(ACTIVE_STATUSES))
+    elif filters.status:
         conditions.append(Alert.status == filters.status)
     if filters.severity:
         conditions.append(Alert.severity == filters.severity)
@@ -235,13 +287,15 @@ def list_alerts(
         conditions.append(Alert.fired_on >= filters.fired_from)
     if filters.fired_to:
         conditions.append(Alert.fired_on <= filters.fired_to)
-    if after_id is not None:
-        conditions.append(Alert.id < after_id)
-    query = select(*SUMMARY_COLUMNS).where(*conditions).order_by(Alert.id.desc()).limit(limit + 1)
-    page = list(session.execute(query))
-    more = len(page) > limit
-    page = page[:limit]
-    return page, (page[-1].id if more and page else None)
+    if filters.team_id is not None:
+        conditions.append(
+            exists().where(Patient.id == Alert.patient_id, Patient.team_id == filters.team_id)
+        )
+    if filters.assignee == UNASSIGNED:
+        conditions.append(Alert.assignee_user_id.is_(None))
+    elif filters.assignee is not None:
+        conditions.append(Alert.assignee_user_id == filters.assignee)
+    return conditions
 
 
 def alerts_of(session: Session, *, patient_id: str) -> list[Alert]:

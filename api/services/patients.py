@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, exists, select, true
@@ -13,8 +12,7 @@ from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.tokens import Principal
 from api.store import CareTeam, Membership, Patient, User
 from api.store.people import USER_ROLES
-
-PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from ingest.schema import PATIENT_ID
 
 
 def create_team(session: Session, *, name: str, now: datetime) -> CareTeam:

@@ -9,6 +9,7 @@ from api.store.health import Night, Phq9Entry, Phq9Submission
 from api.store.people import CareTeam, Membership, Patient, User
 from api.store.tokens import ApiToken
 from api.store.uploads import Upload
+from api.store.web import SignInLink, WebSession
 from api.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
@@ -25,8 +26,10 @@ __all__ = [
     "Patient",
     "Phq9Entry",
     "Phq9Submission",
+    "SignInLink",
     "SignalRecord",
     "Upload",
     "User",
+    "WebSession",
     "WebhookEndpoint",
 ]

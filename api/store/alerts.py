@@ -14,7 +14,15 @@ from detect.signals import Kind, Severity
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 #: statuses in which an alert still blocks a second alert of the same patient and kind
 ACTIVE_STATUSES = ("open", "acknowledged")
-EVENT_KINDS = ("opened", "acknowledged", "resolved", "escalated", "refired")
+EVENT_KINDS = (
+    "opened",
+    "acknowledged",
+    "resolved",
+    "escalated",
+    "refired",
+    "assigned",
+    "unassigned",
+)
 #: the events that are firings of the alert (each links its own signal)
 FIRING_EVENTS = ("opened", "refired")
 
@@ -89,6 +97,10 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    #: the coordinator who took the alert on (None: nobody yet)
+    assignee_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     events: Mapped[list[AlertEvent]] = relationship(
         back_populates="alert", order_by="AlertEvent.id", cascade="all, delete-orphan"

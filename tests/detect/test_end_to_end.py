@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.commands.evaluate import load_cohort_folder
 from detect import detect_range
 from detect.evaluation import evaluate, observation_period
 from detect.simulate import Cohort, simulate_cohort
 from detect.simulate.writers.cohort_folder import write_cohort
+from ingest.cohort_folder import read_cohort
 from ingest.formats import apple_health, fitbit, garmin, oura
 
 PARSERS = {"apple_health": apple_health, "fitbit": fitbit, "oura": oura, "garmin": garmin}
@@ -36,7 +36,9 @@ def test_relapses_are_alerted_by_their_confirming_phq9_at_the_latest(
 ) -> None:
     cohort, out = cohort_on_disk
     assert set(cohort.patients["vendor"]) == set(PARSERS)
-    nights, phq9 = load_cohort_folder(out)
+    frames = read_cohort(out)
+    nights, phq9 = frames.nights, frames.phq9
+    assert frames.failures == ()
     assert sorted(nights["patient_id"].unique()) == cohort.patient_ids
     signals = detect_range(nights, phq9, cohort.start, nights["date"].max())
     ev = evaluate(signals, cohort.labels, phq9, observation_period(nights))
@@ -57,6 +59,8 @@ def test_simulate_then_evaluate_from_the_command_line(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.output
     assert "wrote 4 patients x 120 days (seed 9, 2 relapsing" in made.output
     assert (folder / "labels.csv").read_text().startswith("patient_id,relapse_onset\n")
+    (folder / "p-broken").mkdir()  # a folder whose only file cannot be read is reported
+    (folder / "p-broken" / "export.xml").write_text("<HealthData><Record")
     report = tmp_path / "report.md"
     judged = runner.invoke(app, ["evaluate", "--cohort", str(folder), "--out", str(report)])
     assert judged.exit_code == 0, judged.output
@@ -64,6 +68,7 @@ def test_simulate_then_evaluate_from_the_command_line(tmp_path: Path) -> None:
     text = report.read_text()
     assert "| sensitivity (any alert kind) |" in text
     assert "### Truth nights against files through ingest" in text
+    assert "Left out (not read):\n\n- p-broken: " in text
 
 
 def test_evaluate_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:

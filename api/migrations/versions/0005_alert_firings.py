@@ -2,7 +2,7 @@
 kept for idempotent replays; endpoints that hear of openings also hear of refirings.
 
 Revision ID: 0005_alert_firings
-Revises: 0004_upload_warnings
+Revises: 0004_upload_warnings, 0004_coordinator_inbox
 Create Date: 2026-12-03 07:40:00
 """
 
@@ -17,7 +17,8 @@ from alembic import op
 from api.store.base import UTCDateTime
 
 revision: str = "0005_alert_firings"
-down_revision: str | None = "0004_upload_warnings"
+# also joins the two revisions numbered 0004 (upload warnings, coordinator inbox) into one head
+down_revision: str | tuple[str, ...] | None = ("0004_upload_warnings", "0004_coordinator_inbox")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

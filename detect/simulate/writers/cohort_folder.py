@@ -1,27 +1,18 @@
-"""A whole simulated cohort on disk, laid out as ``phenowatch replay`` reads it::
-
-    OUT/labels.csv                 patient_id,relapse_onset (empty: no relapse)
-    OUT/simulation.json            how the cohort was made (seed, size, start), for re-creation
-    OUT/<patient>/export.zip       Apple Health
-    OUT/<patient>/Fitbit/...       Fitbit (Google Takeout)
-    OUT/<patient>/oura/...         Oura API v2 documents
-    OUT/<patient>/DI_CONNECT/...   Garmin Connect
-    OUT/<patient>/phq9.csv|json    PHQ-9 answers
-
-A patient who changed vendor has both vendors' files. Writing is deterministic for a cohort.
+"""A whole simulated cohort on disk, in the cohort folder layout of ``ingest.cohort_folder``
+(which also writes its labels and simulation files): each patient's vendor exports and PHQ-9
+answers in the patient's folder. A patient who changed vendor has both vendors' files. Writing
+is deterministic for a cohort.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
-
-import polars as pl
 
 from detect.simulate.cohort import Cohort
 from detect.simulate.writers import apple_health, fitbit, garmin, oura, phq9
 from detect.simulate.writers.records import PatientRecords, patient_records
+from ingest.cohort_folder import LABELS_FILE, Simulation, write_labels, write_simulation
 
 VENDOR_WRITERS: dict[str, Callable[[Path, PatientRecords], list[Path]]] = {
     "apple_health": apple_health.write,
@@ -29,16 +20,6 @@ VENDOR_WRITERS: dict[str, Callable[[Path, PatientRecords], list[Path]]] = {
     "oura": oura.write,
     "garmin": garmin.write,
 }
-
-
-def write_labels(labels: pl.DataFrame, path: Path) -> None:
-    path.write_text(
-        "patient_id,relapse_onset\n"
-        + "".join(
-            f"{pid},{'' if onset is None else onset.isoformat()}\n"
-            for pid, onset in labels.select("patient_id", "relapse_onset").iter_rows()
-        )
-    )
 
 
 def write_cohort(
@@ -62,17 +43,8 @@ def write_cohort(
         folders.append(folder)
         if progress is not None:
             progress(pid)
-    write_labels(cohort.labels, out / "labels.csv")
-    (out / "simulation.json").write_text(
-        json.dumps(
-            {
-                "patients": len(cohort.patient_ids),
-                "days": cohort.days,
-                "seed": cohort.seed,
-                "start": cohort.start.isoformat(),
-            },
-            indent=1,
-        )
-        + "\n"
+    write_labels(cohort.labels, out / LABELS_FILE)
+    write_simulation(
+        Simulation(len(cohort.patient_ids), cohort.days, cohort.seed, cohort.start), out
     )
     return folders

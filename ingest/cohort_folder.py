@@ -1,32 +1,97 @@
-"""Read a cohort folder into frames: one sub-folder per patient, optional labels.csv.
+"""The cohort folder, read and written in one place::
 
-Each patient folder is read exactly as an upload would be (``ingest.load`` then
-``ingest.build_nights``). A folder that fails is recorded with its error and left out; the
-others go on. Reading is pure: no database, no clock.
+    COHORT/labels.csv                 patient_id,relapse_onset (empty: no relapse); optional
+    COHORT/simulation.json            how a simulated cohort was made, to make it again
+    COHORT/<patient>/                 one folder per patient, named by the patient's id,
+                                      holding any supported exports and PHQ-9 files:
+    COHORT/<patient>/export.zip       Apple Health
+    COHORT/<patient>/Fitbit/...       Fitbit (Google Takeout)
+    COHORT/<patient>/oura/...         Oura API v2 documents
+    COHORT/<patient>/DI_CONNECT/...   Garmin Connect
+    COHORT/<patient>/phq9.csv|json    PHQ-9 answers
+
+``phenowatch simulate`` writes it (``detect.simulate.writers.cohort_folder`` with the labels
+and simulation files from here); ``phenowatch replay`` and ``phenowatch evaluate --cohort`` read
+it with ``read_cohort``. Each patient folder is read exactly as an upload of it would be
+(``ingest.load`` then ``ingest.build_nights``). A folder that fails is recorded with its error
+and left out; the others go on. Reading is pure: no database, no clock.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from api.report.model import LABELS, Failure
-from api.services.patients import PATIENT_ID
-from ingest import build_nights, load
 from ingest.errors import IngestError
-from ingest.nights import NIGHTS_METRICS
-from ingest.schema import NIGHTS, PHQ9, empty
+from ingest.load import load
+from ingest.nights import NIGHTS_METRICS, build_nights
+from ingest.schema import NIGHTS, PATIENT_ID, PHQ9, empty
 
 LABELS_FILE = "labels.csv"
+SIMULATION_FILE = "simulation.json"
+#: labels.csv of a simulated or annotated cohort (relapse_onset null: no relapse)
+LABELS: dict[str, pl.DataType] = {"patient_id": pl.String(), "relapse_onset": pl.Date()}
 
 #: called after each patient folder with (folders done, folders in all, patient id)
 FolderProgress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A patient folder, or a file in it, that could not be read, and why."""
+
+    folder: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """How a simulated cohort was made (``simulation.json``): enough to make it again."""
+
+    patients: int
+    days: int
+    seed: int
+    start: date
+
+
+def write_simulation(simulation: Simulation, folder: Path) -> None:
+    (folder / SIMULATION_FILE).write_text(
+        json.dumps(
+            {
+                "patients": simulation.patients,
+                "days": simulation.days,
+                "seed": simulation.seed,
+                "start": simulation.start.isoformat(),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+
+
+def read_simulation(folder: Path) -> Simulation:
+    """The folder's ``simulation.json``; IngestError when it is absent or unreadable."""
+    path = folder / SIMULATION_FILE
+    try:
+        made = json.loads(path.read_text(encoding="utf-8"))
+        return Simulation(
+            int(made["patients"]),
+            int(made["days"]),
+            int(made["seed"]),
+            date.fromisoformat(made["start"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise IngestError(
+            str(path), f"not a cohort written by phenowatch simulate: {error}"
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -45,6 +110,17 @@ class CohortFrames:
 def patient_folders(cohort: Path) -> list[Path]:
     """Every visible sub-folder, sorted by name (the name is the patient id)."""
     return sorted(p for p in cohort.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def write_labels(labels: pl.DataFrame, path: Path) -> None:
+    """labels.csv from a LABELS frame, one patient a line, an empty onset for no relapse."""
+    path.write_text(
+        "patient_id,relapse_onset\n"
+        + "".join(
+            f"{pid},{'' if onset is None else onset.isoformat()}\n"
+            for pid, onset in labels.select(*LABELS).iter_rows()
+        )
+    )
 
 
 def read_labels(path: Path) -> pl.DataFrame:

@@ -44,8 +44,9 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 wall = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "peak_kib": peak_kib, "rc": done.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak_kib, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+print(json.dumps({"wall": wall, "peak_kib": peak_kib, "cpu": cpu, "rc": done.returncode,
                   "stderr": done.stderr.decode(errors="replace")[-2000:]}))
 """
 
@@ -161,16 +162,22 @@ def write_results(
         "",
         f"## {megabytes:.0f} MB: phenowatch against healthkit-to-sqlite, {len(pairs)} paired runs",
         "",
-        "| pair | phenowatch nights | healthkit-to-sqlite 1.0.1 (--xml) | ratio |",
-        "|---:|---:|---:|---:|",
+        "| pair | phenowatch nights | healthkit-to-sqlite 1.0.1 (--xml) | ratio | CPU time "
+        "(phenowatch / healthkit-to-sqlite) | CPU ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for i, (a, b) in enumerate(pairs, 1):
         lines.append(
-            f"| {i} | {a['wall']:.1f} s | {b['wall']:.1f} s | {b['wall'] / a['wall']:.1f}× |"
+            f"| {i} | {a['wall']:.1f} s | {b['wall']:.1f} s | {b['wall'] / a['wall']:.1f}× "
+            f"| {a['cpu']:.1f} s / {b['cpu']:.1f} s | {b['cpu'] / a['cpu']:.1f}× |"
         )
+    cpu_ratio = _median([p[1]["cpu"] / p[0]["cpu"] for p in pairs])
     lines += [
         f"| median | {ours:.1f} s ({megabytes / ours:.0f} MB/s) | {theirs:.1f} s "
-        f"({megabytes / theirs:.0f} MB/s) | **{ratio:.1f}×** |",
+        f"({megabytes / theirs:.0f} MB/s) | **{ratio:.1f}×** | | **{cpu_ratio:.1f}×** |",
+        "",
+        "On a loaded machine healthkit-to-sqlite waits for its SQLite writes, which inflates its "
+        "wall time; CPU time (user + system) is the fairer comparison there.",
         "",
         f"Peak RSS: phenowatch nights {max(p[0]['peak_kib'] for p in pairs) / 1024:.0f} MiB, "
         f"healthkit-to-sqlite {max(p[1]['peak_kib'] for p in pairs) / 1024:.0f} MiB "

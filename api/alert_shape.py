@@ -38,6 +38,16 @@ ALERT_FIELDS = (
     # the coordinator who took the alert on (None: nobody yet)
     "assignee_user_id",
 )
+#: what every interface shows of an alert at the least, in this order
+ALERT_SUMMARY = (
+    "kind",
+    "severity",
+    "status",
+    "fired_on",
+    "window_start",
+    "window_end",
+    "explanation",
+)
 #: the names of the metrics whose change the alert reports, from its evidence
 METRICS = "metrics"
 

@@ -29,6 +29,7 @@ from api.settings import Settings
 from api.unit_of_work import unit_of_work
 from api.webhooks.dispatch import Outbound
 from ingest.errors import IngestError
+from ingest.nights import NIGHTS_METRICS
 from ingest.read_report import ReadWarning
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,14 @@ class UploadWorker:
             return upload_id
         try:
             with self._heartbeat(upload_id, attempt, lease):
-                loaded = ingest.load(path, patient_id=patient_id, display=filename)
+                # only what the nights table reads: years of raw heart rate never fill memory
+                loaded = ingest.load(
+                    path,
+                    patient_id=patient_id,
+                    display=filename,
+                    metrics=NIGHTS_METRICS,
+                    hourly_steps=True,
+                )
                 nights = ingest.build_nights(loaded.samples)
         except IngestError as error:  # nothing at all could be read: the message names the files
             self._fail(upload_id, attempt, patient_id, path, str(error))

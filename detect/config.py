@@ -128,13 +128,17 @@ class DetectConfig:
     common_ref_nights: int = 28
     common_ref_lag: int = 14
     common_min_patients: int = 5
-    common_max_patients: int = 500
+    common_max_patients: int = 200
 
     # data gaps (detect.gaps): a source with fewer than gap_min_nights of the last gap_window
-    # nights, that was there on half of the gap_history_nights nights before
+    # nights, that was regular in the gap_history_nights nights before
     gap_window: int = 7
     gap_min_nights: int = 4
     gap_history_nights: int = 28
+    #: a source counts as regular (its silence is news) when present on this share of the
+    #: gap_history_nights; a source that comes and goes (HRV on some watches) is not announced
+    #: each time it dips
+    gap_regular_share: float = 0.75
     gap_refractory_days: int = 7
 
     # PHQ-9

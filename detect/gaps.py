@@ -2,8 +2,9 @@
 
 Each watched source (sleep, resting heart rate, HRV, steps) is **silent** on a judged day when
 fewer than ``gap_min_nights`` of its last ``gap_window`` nights have it, although it was a
-regular one before: present on at least half of the ``gap_history_nights`` nights before that
-week (someone who never wore the watch to bed is not told every week that sleep is missing).
+regular one before: present on at least ``gap_regular_share`` of the ``gap_history_nights``
+nights before that week (someone who never wore the watch to bed is not told every week that
+sleep is missing, nor is a source that comes and goes each time it dips).
 A silent day of any source is a data-gap day; the first of an episode raises one ``data_gap``
 signal naming what stopped and the last date it came. Sleep that is too sparse also pauses
 passive judgement (``sleep_gap``: any sleep in the history before the week, as a baseline
@@ -61,7 +62,7 @@ def silence(present: np.ndarray, judged: range, config: DetectConfig) -> Silence
     days = np.arange(judged.start, judged.stop)
     recent = _windowed(present, days, w, 0)
     earlier = _windowed(present, days, config.gap_history_nights, w)
-    regular = 2 * earlier >= config.gap_history_nights
+    regular = earlier >= config.gap_regular_share * config.gap_history_nights
     silent = (recent < config.gap_min_nights) & regular
     sleep_before = _windowed(present[..., 0], days, config.history_nights - w, w)
     sleep_gap = (recent[..., 0] < config.gap_min_nights) & (sleep_before > 0)

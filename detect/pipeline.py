@@ -9,6 +9,7 @@ after its day. Patients are processed in blocks to bound memory.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -34,10 +35,16 @@ SEVERITY = {1: "moderate", 2: "high"}
 
 
 def detect_day(
-    nights: pl.DataFrame, phq9: pl.DataFrame, day: date, config: DetectConfig = DEFAULT
+    nights: pl.DataFrame,
+    phq9: pl.DataFrame,
+    day: date,
+    config: DetectConfig = DEFAULT,
+    *,
+    judged: Collection[str] | None = None,
 ) -> list[Signal]:
-    """The signals of every patient in the frames, judged on ``day``."""
-    return detect_range(nights, phq9, day, day, config)
+    """The signals of every patient in the frames (or of those ``judged``; the others' nights
+    still measure the calendar), judged on ``day``."""
+    return detect_range(nights, phq9, day, day, config, judged=judged)
 
 
 def detect_range(
@@ -46,8 +53,11 @@ def detect_range(
     start: date,
     end: date,
     config: DetectConfig = DEFAULT,
+    *,
+    judged: Collection[str] | None = None,
 ) -> list[Signal]:
-    """The signals detect_day would give on every day of ``start``..``end``."""
+    """The signals detect_day would give on every day of ``start``..``end``; with ``judged``,
+    only those patients' (everyone's nights still measure the calendar's common mode)."""
     if end < start:
         return []
     lead = max(config.refractory_days, config.gap_refractory_days)
@@ -64,12 +74,22 @@ def detect_range(
         full.has_sleep[:, ref:],
         full.present[:, ref:],
     )
-    judged = range(config.history_nights - 1, (end - first).days + 1)
+    if judged is not None:
+        rows = np.isin(cube.patients, np.asarray(list(judged), dtype=object))
+        cube = NightCube(
+            cube.patients[rows],
+            first,
+            cube.values[rows],
+            cube.has_sleep[rows],
+            cube.present[rows],
+        )
+        phq9 = phq9.filter(pl.col("patient_id").is_in(list(judged)))
+    days = range(config.history_nights - 1, (end - first).days + 1)
     out: list[Signal] = []
     size = max(1, BLOCK_PATIENT_DAYS // ((end - start).days + 1))
     for lo in range(0, len(cube.patients), size):
         block = slice(lo, lo + size)
-        out += _passive_block(cube, common, block, judged, lead, config)
+        out += _passive_block(cube, common, block, days, lead, config)
     phq = phq9.filter(pl.col("answered_at").dt.date() <= end)
     scored = score_entries(phq, config).filter(pl.col("answered_on") >= start)
     out += signals_from_scored(scored, config)

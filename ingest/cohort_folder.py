@@ -151,7 +151,7 @@ def read_patient(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
             str(folder),
             "a patient folder is named by its id: 1-64 letters, digits, '.', '_' or '-'",
         )
-    loaded = load(folder, patient_id=patient_id, metrics=NIGHTS_METRICS)
+    loaded = load(folder, patient_id=patient_id, metrics=NIGHTS_METRICS, hourly_steps=True)
     nights = build_nights(loaded.samples) if loaded.samples.height else empty(NIGHTS)
     return nights, loaded.phq9, [w.sentence() for w in loaded.warnings]
 

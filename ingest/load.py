@@ -104,11 +104,16 @@ def load(
     progress: Progress | None = None,
     metrics: frozenset[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    hourly_steps: bool = False,
 ) -> Loaded:
     """Read files, folders, zips (or one upload's bytes) into frames for ``patient_id``.
 
-    ``metrics`` limits the sample metrics kept (None: all of them)."""
-    options = ParseOptions(patient_id=patient_id, progress=progress, metrics=metrics)
+    ``metrics`` limits the sample metrics kept (None: all of them); ``hourly_steps`` lets
+    parsers sum timed steps per device and local hour (``ParseOptions.hourly_steps``): what the
+    nights table needs, in a fraction of the memory."""
+    options = ParseOptions(
+        patient_id=patient_id, progress=progress, metrics=metrics, hourly_steps=hourly_steps
+    )
     if isinstance(sources, (str, os.PathLike, bytes)):
         sources = [sources]  # type: ignore[list-item]
     reading = _Reading(options)
@@ -130,7 +135,8 @@ def load(
             + ("; ".join(w.sentence() for w in out.warnings) or "none"),
         )
     if reading.samples:
-        out.samples = without_exact_duplicates(pl.concat(reading.samples)).sort("start", "metric")
+        samples = pl.concat(reading.samples, rechunk=False)
+        out.samples = without_exact_duplicates(samples).sort("start", "metric")
     if reading.phq9:
         out.phq9 = pl.concat(reading.phq9).unique(maintain_order=True)
     out.skipped_records = options.skips.warnings()

@@ -51,6 +51,7 @@ from datetime import timedelta
 
 import polars as pl
 
+from ingest.duplicates import without_exact_duplicates
 from ingest.reported_sleep import with_vendor_totals
 from ingest.schema import ASLEEP_METRICS, NIGHTS, SAMPLES, empty, validate
 
@@ -69,6 +70,8 @@ NIGHTS_METRICS = ASLEEP_METRICS | {
 }
 
 _DAY = timedelta(hours=24)
+#: who recorded a sleep record: a source and a device
+RECORDER = pl.col("source") + "/" + pl.col("device").fill_null("")
 _MINUTE_US = 60_000_000
 
 
@@ -76,19 +79,22 @@ def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
     """One row per patient per local date, exactly the ``ingest.schema.NIGHTS`` schema.
 
     ``samples`` must have the ``ingest.schema.SAMPLES`` schema (SchemaError otherwise)."""
-    samples = (
-        validate(samples, SAMPLES, "samples").unique().filter(pl.col("end") >= pl.col("start"))
+    samples = without_exact_duplicates(validate(samples, SAMPLES, "samples")).filter(
+        pl.col("end") >= pl.col("start")
     )
     if samples.is_empty():
         return empty(NIGHTS)
     samples = samples.with_columns(
-        recorder=pl.col("source") + "/" + pl.col("device").fill_null(""),
         local_date=_local(pl.col("start"), pl.col("utc_offset_min")).dt.date(),
     )
     # ties broken on the offset itself, so that the order of the records never matters
     offsets = samples.select("patient_id", "start", "utc_offset_min").sort(
         "patient_id", "start", "utc_offset_min"
     )
+    # only where the offset changes: the latest row at or before any moment has the offset of
+    # the latest change at or before it, and a decade of records becomes a few hundred rows
+    changed = pl.col("utc_offset_min") != pl.col("utc_offset_min").shift(1).over("patient_id")
+    offsets = offsets.filter(changed.fill_null(True))
     intervals, periods = _sleep(samples, offsets)
     sleep = with_vendor_totals(_sleep_features(intervals, periods, samples), intervals, samples)
     parts = [
@@ -179,7 +185,7 @@ def _sleep(samples: pl.DataFrame, offsets: pl.DataFrame) -> tuple[pl.DataFrame, 
     """The asleep intervals kept for each night (with their date) and every night's periods."""
     asleep = samples.filter(
         pl.col("metric").is_in(list(ASLEEP_METRICS)) & (pl.col("end") > pl.col("start"))
-    )
+    ).with_columns(recorder=RECORDER)
     by_recorder = ["patient_id", "recorder"]
     labelled = _cluster(asleep, by_recorder)
     dated = _end_dates(_periods(labelled, by_recorder), offsets)
@@ -345,11 +351,14 @@ def _resting_hr(samples: pl.DataFrame) -> pl.DataFrame:
 
 
 def _steps(samples: pl.DataFrame) -> pl.DataFrame:
-    steps = samples.filter(pl.col("metric") == "steps")
+    # the recorder is (source, device) as two keys: no string per record for a decade of steps
+    steps = samples.filter(pl.col("metric") == "steps").select(
+        "patient_id", "local_date", "source", "device", "start", "end", "utc_offset_min", "value"
+    )
     by_day = [pl.col("patient_id"), pl.col("local_date").alias("date")]
     daily = (
         steps.filter(_is_daily())
-        .group_by(*by_day, "recorder")
+        .group_by(*by_day, "source", "device")
         .agg(pl.col("value").sum())
         .group_by("patient_id", "date")
         .agg(pl.col("value").max().alias("daily"))
@@ -357,7 +366,7 @@ def _steps(samples: pl.DataFrame) -> pl.DataFrame:
     hour = _local(pl.col("start"), pl.col("utc_offset_min")).dt.truncate("1h").alias("hour")
     timed = (
         steps.filter(~_is_daily())
-        .group_by(*by_day, hour, "recorder")
+        .group_by(*by_day, hour, "source", "device")
         .agg(pl.col("value").sum())
         .group_by("patient_id", "date", "hour")
         .agg(pl.col("value").max())
@@ -373,6 +382,7 @@ def _day_offsets(samples: pl.DataFrame) -> pl.DataFrame:
     """The offset of each day's last non-sleep sample, for days without a main sleep."""
     return (
         samples.filter(~pl.col("metric").str.starts_with("sleep_"))
+        .select("patient_id", "local_date", "start", "utc_offset_min")
         .sort("start", "utc_offset_min")
         .group_by("patient_id", pl.col("local_date").alias("date"))
         .agg(pl.col("utc_offset_min").last().alias("day_offset_min"))

@@ -42,8 +42,10 @@ def _local_date(utc: pl.Expr, offset_min: pl.Expr) -> pl.Expr:
 
 def _sessions(samples: pl.DataFrame) -> pl.DataFrame:
     """Reported sessions, one per sleep: of a recorder's sessions that overlap, the longest."""
-    reports = samples.filter(pl.col("metric") == "sleep_reported").sort(
-        "patient_id", "recorder", "start", "end"
+    reports = (
+        samples.filter(pl.col("metric") == "sleep_reported")
+        .with_columns(recorder=pl.col("source") + "/" + pl.col("device").fill_null(""))
+        .sort("patient_id", "recorder", "start", "end")
     )
     prev_end = pl.col("end").cum_max().shift(1).over("patient_id", "recorder")
     return (

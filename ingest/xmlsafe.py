@@ -148,6 +148,14 @@ class ByteProgress:
             self._reported = position
 
 
+#: an empty element put between the newlines of dropped records, so that no text node grows
+#: past what lxml reads without huge-tree mode (10 MB): Apple writes records grouped by type,
+#: and a decade of heart rate is tens of millions of lines in a row that nobody asked for
+GAP_TAG = "phenowatch-gap"
+GAP = f"<{GAP_TAG}/>".encode()
+MAX_BLANK_RUN = 1_000_000
+
+
 class SafeXmlStream:
     """A binary stream for lxml: the DOCTYPE blanked to its newlines, forbidden control
     characters deleted, bytes read reported to ``progress`` and lines counted for errors."""
@@ -159,14 +167,18 @@ class SafeXmlStream:
         progress: ByteProgress,
         *,
         keep_record_types: Iterable[str] | None = None,
+        max_blank_run: int = MAX_BLANK_RUN,
     ):
         self._raw = raw
         self._blank = prolog.doctype
         self._progress = progress
         self._pos = 0
         self.lines_read = 1
-        self._skip = None if keep_record_types is None else _RecordSkipper(keep_record_types)
+        self._skip = (
+            None if keep_record_types is None else _RecordSkipper(keep_record_types, max_blank_run)
+        )
         self._carry = b""
+        self._out = b""
 
     def read(self, size: int = -1) -> bytes:
         if self._skip is None:
@@ -175,7 +187,8 @@ class SafeXmlStream:
         # and clearing an element per heart-rate sample. Each dropped
         # element leaves its newlines, so lxml's line numbers stay those of the file. Only the
         # text before the last "<Record" of the buffer is filtered; the rest waits for more.
-        while True:
+        # Never more than ``size`` bytes at once: lxml refuses to buffer over 10 MB.
+        while not self._out:
             data = self._read(size)
             buffer = self._carry + data
             cut = buffer.rfind(b"<Record") if data else len(buffer)
@@ -185,9 +198,12 @@ class SafeXmlStream:
                     return b""
                 continue
             region, self._carry = buffer[:cut], buffer[cut:]
-            kept = self._skip.sub(region)
-            if kept:
-                return kept
+            self._out = self._skip.sub(region)
+        if size < 0 or len(self._out) <= size:
+            kept, self._out = self._out, b""
+        else:
+            kept, self._out = self._out[:size], self._out[size:]
+        return kept
 
     def _read(self, size: int) -> bytes:
         data = self._raw.read(size)
@@ -210,7 +226,8 @@ _RECORD = b'<Record type="'
 
 
 class _RecordSkipper:
-    """Drops whole <Record> elements whose type is not kept, leaving their newlines.
+    """Drops whole <Record> elements whose type is not kept, leaving their newlines (with a
+    ``GAP`` element every ``MAX_BLANK_RUN`` of them).
 
     The text is split at each ``<Record type="``; a piece of an unwanted type is dropped only
     when it is plainly one element and nothing else: no other ``<Record`` inside, and it ends
@@ -218,8 +235,21 @@ class _RecordSkipper:
     Correlation or Workout after it, broken markup) is left whole for lxml to read and judge.
     """
 
-    def __init__(self, keep: Iterable[str]):
+    def __init__(self, keep: Iterable[str], max_blank_run: int = MAX_BLANK_RUN):
         self._keep = tuple(t.encode() + b'"' for t in keep)
+        self._max_run = max_blank_run
+        self._run = 0  # newlines written since the last element
+
+    def _blank(self, newlines: int) -> bytes:
+        parts: list[bytes] = []
+        while self._run + newlines >= self._max_run:
+            room = self._max_run - self._run
+            parts += (b"\n" * room, GAP)
+            newlines -= room
+            self._run = 0
+        self._run += newlines
+        parts.append(b"\n" * newlines)
+        return b"".join(parts)
 
     def sub(self, region: bytes) -> bytes:
         pieces = region.split(_RECORD)
@@ -234,8 +264,9 @@ class _RecordSkipper:
                     body.endswith(b"</Record>")
                     or (body.endswith(b"/>") and body.find(b">") == len(body) - 1)
                 ):
-                    out.append(b"\n" * piece.count(b"\n"))
+                    out.append(self._blank(piece.count(b"\n")))
                     continue
+            self._run = 0
             out.append(_RECORD)
             out.append(piece)
         return b"".join(out)

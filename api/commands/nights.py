@@ -101,6 +101,7 @@ def nights_command(
                 [str(p) for p in paths],
                 patient_id=patient,
                 metrics=NIGHTS_METRICS,
+                hourly_steps=True,
                 progress=lambda n: progress.advance(task, n),
             )
         nights = build_nights(loaded.samples)

@@ -139,7 +139,18 @@ def replay_command(
         typer.echo(f"left out: {left_out.folder}: {left_out.error}", err=True)
     took = (datetime.now() - started).total_seconds()
     typer.echo(f"replayed {result.summary()} in {took:.0f} s")
+    typer.echo(f"stages: {stage_line(result.seconds)}")
     typer.echo(f"wrote {out / 'alerts.jsonl'}, {out / 'nights.csv'} and {out / 'report.html'}")
+
+
+def stage_line(seconds: dict[str, float]) -> str:
+    """Each stage's wall time and the peak memory, so that a slow run shows where it went."""
+    import resource  # Unix only, like the replay's process pool start method
+
+    mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    readers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    stages = ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
+    return f"{stages}; peak memory {mine} MB (reading processes {readers} MB)"
 
 
 def register(app: typer.Typer) -> None:

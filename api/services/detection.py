@@ -46,17 +46,35 @@ def run_detection(
     Reads only the nights and PHQ-9 entries the judgement depends on (``lookback_days``,
     ``phq9_window_start``), not each patient's whole history."""
     session = work.session
+    everyone = list(session.scalars(select(Patient.id).order_by(Patient.id)))
     if patient_ids is None:
-        patient_ids = list(session.scalars(select(Patient.id).order_by(Patient.id)))
+        patient_ids = everyone
     opened: list[Alert] = []
     for lo in range(0, len(patient_ids), BATCH):
         batch = patient_ids[lo : lo + BATCH]
-        nights, phq9 = detection_inputs(session, patient_ids=batch, day=day, config=config)
-        for signal in detect_day(nights, phq9, day, config):
+        # a small batch (a few patients whose data just arrived) is judged beside a sample of
+        # the other patients, whose nights measure the calendar's common mode
+        reference = calendar_reference(everyone, batch)
+        nights, phq9 = detection_inputs(
+            session, patient_ids=batch + reference, day=day, config=config
+        )
+        for signal in detect_day(nights, phq9, day, config, judged=set(batch)):
             alert = open_alert(work, signal=signal, now=now)
             if alert is not None:
                 opened.append(alert)
     return opened
+
+
+def calendar_reference(everyone: list[str], batch: list[str]) -> list[str]:
+    """Up to ``BATCH - len(batch)`` other patients, every k-th by id: enough people for the
+    cohort's median shift of a night (detect.calendar)."""
+    room = BATCH - len(batch)
+    if room <= 0:
+        return []
+    judged = set(batch)
+    others = [pid for pid in everyone if pid not in judged]
+    step = max(1, -(-len(others) // room))
+    return others[::step]
 
 
 def detection_inputs(

@@ -8,23 +8,14 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from api.alert_shape import alert_shape
+from api.alert_shape import ALERT_SUMMARY, alert_shape
 from api.services.alerts import alerts_of
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9
 from detect import DEFAULT, change_points
 
 #: the fields of each alert on the timeline
-TIMELINE_FIELDS = (
-    "id",
-    "kind",
-    "severity",
-    "status",
-    "fired_on",
-    "window_start",
-    "window_end",
-    "explanation",
-)
+TIMELINE_FIELDS = ("id", *ALERT_SUMMARY)
 
 
 def timeline(

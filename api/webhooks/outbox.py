@@ -46,7 +46,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.alert_shape import alert_shape
+from api.alert_shape import ALERT_SUMMARY, alert_shape
 from api.fhir.alerts import detected_issue_id
 from api.store.alerts import Alert, SignalRecord
 from api.store.people import Patient
@@ -56,13 +56,7 @@ from api.webhooks.signing import new_message_id
 #: the alert's fields in a payload's ``data`` (its id as ``alert_id``), the receivers' contract
 PAYLOAD_FIELDS = (
     "patient_id",
-    "kind",
-    "severity",
-    "status",
-    "fired_on",
-    "window_start",
-    "window_end",
-    "explanation",
+    *ALERT_SUMMARY,
     "opened_at",
     "acknowledged_at",
     "resolved_at",

@@ -29,6 +29,10 @@ class ParseOptions:
     #: sample metrics wanted (None: all). A parser may skip the others while streaming, which is
     #: how ``phenowatch nights`` stays in bounded memory on years of per-second heart rate.
     metrics: frozenset[str] | None = None
+    #: timed steps may be given as their sums per device and local clock hour (of each record's
+    #: start), which is all the nights table reads of them: a decade of an iPhone's and a
+    #: Watch's step records then takes a fraction of the memory
+    hourly_steps: bool = False
     #: every member of the same upload (folder or zip), this one included. A vendor whose files
     #: lack something another file of the same export carries (Fitbit's local offsets live in
     #: UserSleeps; Garmin's in the UDS files) may read it from here. Empty for a lone file.

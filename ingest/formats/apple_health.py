@@ -39,10 +39,10 @@ from lxml import etree
 
 from ingest import schema
 from ingest.archive import Member
-from ingest.duplicates import without_exact_duplicates
 from ingest.errors import InvalidValueError, MalformedFileError
 from ingest.formats import Format, ParseOptions
 from ingest.xmlsafe import (
+    GAP_TAG,
     PROLOG_LIMIT,
     ByteProgress,
     Prolog,
@@ -92,6 +92,7 @@ TOP_LEVEL = (
     "VisionPrescription",
     "ExportDate",
     "Me",
+    GAP_TAG,  # freed as it comes, with the newlines of dropped records after it
 )
 CHUNK_RECORDS = 20_000
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y%m%d%H%M%S%z")  # the second before Export Version 3
@@ -130,7 +131,8 @@ def parse(member: Member, options: ParseOptions) -> pl.DataFrame:
         ]
     if not frames:
         return schema.empty(schema.SAMPLES)
-    return without_exact_duplicates(pl.concat(frames))
+    # no copy of the chunks: ingest.load counts exact duplicates once over every file
+    return pl.concat(frames, rechunk=False)
 
 
 FORMATS: tuple[Format, ...] = (Format("apple_health", "samples", sniff, parse),)
@@ -244,7 +246,24 @@ def _samples(columns: dict[str, list[Any]], options: ParseOptions, display: str)
             _SAMPLE_UNITS, default="min", return_dtype=pl.String()
         ),
     )
-    return _as_daily_values(frame).select(list(schema.SAMPLES))
+    frame = _as_daily_values(frame).select(list(schema.SAMPLES))
+    return _hourly_steps(frame) if options.hourly_steps else frame
+
+
+def _hourly_steps(frame: pl.DataFrame) -> pl.DataFrame:
+    """Step records summed per device, offset and local clock hour of their start; exact
+    duplicates of this chunk (a record written twice, next to itself) counted once first."""
+    steps = pl.col("metric") == "steps"
+    offset = pl.duration(minutes=pl.col("utc_offset_min"))
+    hour = (pl.col("start") + offset).dt.truncate("1h") - offset
+    summed = (
+        frame.filter(steps)
+        .unique()
+        .group_by("patient_id", "source", "device", "metric", "utc_offset_min", "unit", hour)
+        .agg(pl.col("value").sum())
+        .with_columns(end=pl.col("start") + pl.duration(hours=1))
+    )
+    return pl.concat([frame.filter(~steps), summed.select(list(schema.SAMPLES))])
 
 
 _SAMPLE_UNITS = {metric: unit for metric, _, unit in QUANTITIES.values()}

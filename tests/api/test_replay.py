@@ -121,6 +121,7 @@ def test_a_folder_with_nothing_readable_is_reported_and_the_others_go_on(
     assert result.exit_code == 0, result.output
     assert "failed: sim0002:" in result.output
     assert "1 failed folders" in result.output
+    assert "stages: read " in result.output and "peak memory" in result.output
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Folders that could not be read" in html
     assert "_sleepData.json" in html

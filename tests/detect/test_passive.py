@@ -143,3 +143,15 @@ def test_a_change_smaller_than_worth_a_call_raises_nothing() -> None:
         for c in s.changes
         if c.metric == "resting_hr_bpm"
     )
+
+
+def test_a_patient_judged_beside_the_others_gets_the_signals_of_the_whole_run() -> None:
+    # the live service judges the few patients whose data just arrived, with the others'
+    # nights beside them for the calendar: the same signals as judging everyone
+    shift = {"sleep_midpoint_min": 5.0, "sleep_total_min": 2.5}
+    everyone = nights(8, ONSET + 30, seed=17, shift=shift, onset=ONSET)
+    first, last = START + timedelta(days=ONSET - 5), START + timedelta(days=ONSET + 29)
+    whole = [s for s in detect_range(everyone, no_phq9(), first, last) if s.patient_id == "p003"]
+    alone = detect_range(everyone, no_phq9(), first, last, judged={"p003"})
+    assert alone == whole
+    assert {s.patient_id for s in alone} <= {"p003"}

@@ -403,3 +403,34 @@ def test_a_line_after_skipped_records_is_still_named_rightly() -> None:
 
     with pytest.raises(MalformedFileError, match=f"line {line}: .*StepCount"):
         load(data, display="export.xml", metrics=frozenset(NIGHTS_METRICS))
+
+
+def test_more_lines_of_unwanted_records_than_lxml_reads_in_one_text_node() -> None:
+    """Apple writes records grouped by type: a decade of heart rate is tens of millions of
+    lines in a row, which nights do not read. Dropped, they must not leave one text node (or
+    one read) longer than lxml takes without huge-tree mode (10 MB)."""
+    hr = HR.format(t="2024-03-01 08:00:00 +0100", v=61).rstrip("\n").removesuffix("/>")
+    steps = (
+        ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" '
+        'startDate="2024-03-01 09:00:00 +0100" endDate="2024-03-01 09:10:00 +0100" '
+        'value="812"/>\n'
+    )
+    data = HEADER + hr + ">" + "\n" * 10_500_000 + " </Record>\n" + steps + "</HealthData>\n"
+    loaded = load(data.encode(), display="export.xml", metrics=NIGHTS_METRICS)
+    assert loaded.samples.select("metric", "value").rows() == [("steps", 812.0)]
+
+
+def test_steps_summed_per_hour_give_the_same_nights() -> None:
+    """The nights path reads steps as sums per device and local hour: the same nights, in a
+    fraction of the rows (and a record written twice still counts once)."""
+    data = (APPLE / "export_v14.xml").read_bytes()
+    steps = data.index(b'<Record type="HKQuantityTypeIdentifierStepCount"')
+    record = data[steps : data.index(b"\n", steps) + 1]
+    other = re.sub(rb' value="[^"]*"', b' value="123"', record)  # a phone's, in the same hour
+    data = data[:steps] + record + other + data[steps:]  # the first step record written twice
+    whole = load(data, display="export.xml", metrics=NIGHTS_METRICS)
+    hourly = load(data, display="export.xml", metrics=NIGHTS_METRICS, hourly_steps=True)
+    counted = pl.col("metric") == "steps"
+    assert hourly.samples.filter(counted).height < whole.samples.filter(counted).height
+    assert_frame_equal(build_nights(hourly.samples), build_nights(whole.samples))
+    assert_frame_equal(hourly.samples.filter(~counted), whole.samples.filter(~counted))

@@ -52,7 +52,7 @@ from datetime import timedelta
 import polars as pl
 
 from ingest.duplicates import without_exact_duplicates
-from ingest.reported_sleep import with_vendor_totals
+from ingest.reported_sleep import SLEEP_COLUMNS, with_vendor_totals
 from ingest.schema import ASLEEP_METRICS, NIGHTS, SAMPLES, empty, validate
 
 PERIOD_GAP_MIN = 90
@@ -235,18 +235,7 @@ def _sleep_features(
         main.join(sources, on=by_night)
         .join(in_bed, on=by_night, how="left")
         .with_columns(sleep_efficiency=pl.col("sleep_total_min") / pl.col("in_bed_min"))
-        .select(
-            *by_night,
-            "sleep_total_min",
-            "sleep_main_min",
-            "sleep_onset_min",
-            "sleep_midpoint_min",
-            "sleep_efficiency",
-            "sleep_periods",
-            "sleep_source",
-            "utc_offset_min",
-            "in_bed_min",
-        )
+        .select(*by_night, *SLEEP_COLUMNS, "in_bed_min")
     )
 
 

@@ -68,3 +68,9 @@ def alert_shape(alert: Alert | Row[Any], *, fields: Sequence[str] = ALERT_FIELDS
         else:
             raise ValueError(f"{name!r} is not a public field of an alert")
     return shape
+
+
+def detected_issue_id(alert_id: int) -> str:
+    """The id of an alert's FHIR DetectedIssue (its Task and Flag share it), as webhook payloads
+    and the FHIR interface both name it."""
+    return str(alert_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.alert_shape import alert_shape
+from api.alert_shape import alert_shape, detected_issue_id
 from api.fhir.codes import (
     ALERT_IDENTIFIER,
     ALERT_KIND_DISPLAY,
@@ -45,11 +45,6 @@ class People:
     users: dict[int, str]
     team_id: int | None
     team_name: str | None
-
-
-def detected_issue_id(alert_id: int) -> str:
-    """The id of an alert's DetectedIssue (its Task and Flag share it)."""
-    return str(alert_id)
 
 
 def last_updated(alert: Alert) -> datetime:

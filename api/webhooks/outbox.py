@@ -46,8 +46,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.alert_shape import ALERT_SUMMARY, alert_shape
-from api.fhir.alerts import detected_issue_id
+from api.alert_shape import ALERT_SUMMARY, alert_shape, detected_issue_id
 from api.store.alerts import Alert, SignalRecord
 from api.store.people import Patient
 from api.store.webhooks import EVENT_TYPES, Delivery, DeliveryStatus, WebhookEndpoint

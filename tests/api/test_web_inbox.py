@@ -125,7 +125,8 @@ def test_another_team_sees_nothing_and_a_session_ends_by_inactivity_or_sign_out(
     assert client.get("/inbox/alerts/99999999999999999999").status_code == 422
     assert client.get("/inbox/patients/p%00").status_code == 404
     assert client.get("/inbox?team=99999999999999999999&cursor=x").status_code == 200
-    assert "p1" not in client.get("/inbox/patients").text
+    patients = client.get("/inbox/patients").text  # random tokens on the page may hold "p1"
+    assert "/inbox/patients/p1" not in patients and ">p1<" not in patients
     assert (
         client.post(f"/inbox/alerts/{item9}/assign", data={"csrf_token": token}).status_code == 404
     )

@@ -10,7 +10,7 @@
     COHORT/<patient>/DI_CONNECT/...   Garmin Connect
     COHORT/<patient>/phq9.csv|json    PHQ-9 answers
 
-``phenowatch simulate`` writes it (``detect.simulate.writers.cohort_folder`` with the labels
+``phenowatch simulate`` writes it (``simulate.writers.cohort_folder`` with the labels
 and simulation files from here); ``phenowatch replay`` and ``phenowatch evaluate --cohort`` read
 it with ``read_cohort``. Each patient folder is read exactly as an upload of it would be
 (``ingest.load`` then ``ingest.build_nights``). A folder that fails is recorded with its error

@@ -26,9 +26,9 @@ import typer
 
 from detect import DEFAULT, DetectConfig, Signal, detect_range
 from detect.evaluation import Evaluation, Targets, evaluate, observation_period
-from detect.simulate import Cohort, simulate_cohort
-from detect.simulate.diagnosis import false_alert_causes, missed_relapses, signals_frame
 from ingest.cohort_folder import SIMULATION_FILE, Failure, read_cohort, read_simulation
+from simulate import Cohort, simulate_cohort
+from simulate.diagnosis import false_alert_causes, missed_relapses, signals_frame
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """`phenowatch simulate --patients N --days D --seed S --out DIR`: a synthetic cohort in real
 vendor formats (one sub-folder per patient) with ``labels.csv`` of the true relapse onsets.
 
-The same seed always writes the same files. See ``detect.simulate`` for the model.
+The same seed always writes the same files. See ``simulate`` for the model.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from detect.simulate import Cohort, simulate_cohort
-from detect.simulate.cohort import DEFAULT_START
-from detect.simulate.writers.cohort_folder import write_cohort
+from simulate import Cohort, simulate_cohort
+from simulate.cohort import DEFAULT_START
+from simulate.writers.cohort_folder import write_cohort
 
 
 def summary(cohort: Cohort, out: Path) -> str:

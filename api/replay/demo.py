@@ -27,9 +27,9 @@ from api.store import Alert, CareTeam
 from api.unit_of_work import UnitOfWork, unit_of_work
 from api.web.sessions import make_sign_in_link
 from api.webhooks.secret_box import SecretBox
-from detect.simulate import simulate_cohort
-from detect.simulate.writers.cohort_folder import write_cohort
 from ingest.schema import PHQ9
+from simulate import simulate_cohort
+from simulate.writers.cohort_folder import write_cohort
 
 TEAM = "Demo care team"
 #: the demo's care team resolves an alert six weeks after it fired, so the inbox opens with

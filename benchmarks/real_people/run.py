@@ -20,8 +20,8 @@ from api.commands.evaluate import run_truth
 from detect import DEFAULT, DetectConfig, detect_range
 from detect.alert_load import alert_load, signal_rows
 from detect.config import CHANNELS
-from detect.simulate import simulate_cohort
 from ingest.cohort_folder import read_cohort
+from simulate import simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[2]
 

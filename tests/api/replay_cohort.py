@@ -1,7 +1,7 @@
 """A small cohort folder in real export formats, written from a seeded simulation.
 
 Each patient gets a Garmin Connect export (sleepData and UDS files, as the watch's GDPR export
-lays them out) and a PHQ-9 JSON file, written from ``detect.simulate`` truth; ``labels.csv`` holds
+lays them out) and a PHQ-9 JSON file, written from ``simulate`` truth; ``labels.csv`` holds
 the true relapse onsets. Small and quick, so replay tests do not depend on the vendor writers.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from detect.simulate import simulate_cohort
+from simulate import simulate_cohort
 
 WELLNESS = Path("DI_CONNECT/DI-Connect-Wellness")
 AGGREGATOR = Path("DI_CONNECT/DI-Connect-Aggregator")

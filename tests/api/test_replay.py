@@ -147,9 +147,9 @@ def test_a_missing_cohort_folder_is_an_error(tmp_path: Path) -> None:
 
 
 def test_every_vendor_folder_of_a_simulated_cohort_is_read(tmp_path: Path) -> None:
-    from detect.simulate import simulate_cohort
-    from detect.simulate.writers.cohort_folder import write_cohort
     from ingest.cohort_folder import read_cohort
+    from simulate import simulate_cohort
+    from simulate.writers.cohort_folder import write_cohort
 
     cohort = simulate_cohort(4, 40, seed=2)  # one patient per vendor, Apple Health as export.zip
     write_cohort(cohort, tmp_path / "cohort")

@@ -30,7 +30,7 @@ from api.scheduler import Scheduler
 from api.services import patients, tokens
 from api.settings import Settings
 from api.worker import UploadWorker
-from detect.simulate import simulate_cohort
+from simulate import simulate_cohort
 from tests.api.replay_cohort import (
     AGGREGATOR,
     WELLNESS,

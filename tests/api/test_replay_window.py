@@ -17,7 +17,7 @@ from api.store import SignalRecord
 from api.unit_of_work import UnitOfWork
 from detect import DEFAULT, detect_day
 from detect.phq9_rules import phq9_submission_signals
-from detect.simulate import simulate_cohort
+from simulate import simulate_cohort
 from tests.api.serve_data import phq9_frame
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from api.cli import app
 from detect import detect_range
 from detect.evaluation import evaluate, observation_period
-from detect.simulate import Cohort, simulate_cohort
-from detect.simulate.writers.cohort_folder import write_cohort
 from ingest.cohort_folder import read_cohort
 from ingest.formats import apple_health, fitbit, garmin, oura
+from simulate import Cohort, simulate_cohort
+from simulate.writers.cohort_folder import write_cohort
 
 PARSERS = {"apple_health": apple_health, "fitbit": fitbit, "oura": oura, "garmin": garmin}
 

@@ -13,10 +13,10 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from detect.simulate import clocks
-from detect.simulate.patients import DEVICES, Draws
-from detect.simulate.physiology import Latent
 from ingest import schema
+from simulate import clocks
+from simulate.patients import DEVICES, Draws
+from simulate.physiology import Latent
 
 #: vendors whose devices log daytime naps as sleep periods
 NAP_VENDORS = ("fitbit", "oura")

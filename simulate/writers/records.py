@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from detect.simulate.cohort import Cohort
+from simulate.cohort import Cohort
 
 
 @dataclass(frozen=True)

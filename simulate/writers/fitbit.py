@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from detect.simulate.writers.records import PatientRecords, offset_text
-from detect.simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.records import PatientRecords, offset_text
+from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
 
 FILE_DAYS = 30
 LEVEL = {CORE: "light", DEEP: "deep", REM: "rem", AWAKE: "wake"}

@@ -11,8 +11,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from detect.simulate.patients import Draws
 from ingest import schema
+from simulate.patients import Draws
 
 #: how readily each item takes a point (the core mood items first); item 9 is set apart
 ITEM_WEIGHTS = np.array([1.4, 1.4, 1.2, 1.3, 0.9, 1.0, 0.9, 0.7])

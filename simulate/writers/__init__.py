@@ -5,6 +5,6 @@ the patient used (two after a change of vendor) and their PHQ-9 answers, plus ``
 the top. Each vendor module exposes ``write(folder, records) -> list[Path]`` for one patient.
 """
 
-from detect.simulate.writers.records import PatientRecords, patient_records
+from simulate.writers.records import PatientRecords, patient_records
 
 __all__ = ["PatientRecords", "patient_records"]

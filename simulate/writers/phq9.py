@@ -10,8 +10,8 @@ from pathlib import Path
 
 import polars as pl
 
-from detect.simulate.writers.records import local_iso
 from ingest.schema import PHQ9_ITEMS
+from simulate.writers.records import local_iso
 
 
 def _local_stamps(entries: pl.DataFrame, offsets: pl.DataFrame) -> list[str]:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from detect.simulate.patients import HOME_ZONES, TRAVEL_ZONES
+from simulate.patients import HOME_ZONES, TRAVEL_ZONES
 
 ZONES = tuple(sorted(set(HOME_ZONES) | set(TRAVEL_ZONES)))
 

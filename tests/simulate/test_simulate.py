@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from detect.simulate import Cohort, simulate_cohort
 from ingest import schema
+from simulate import Cohort, simulate_cohort
 
 
 @pytest.fixture(scope="module")

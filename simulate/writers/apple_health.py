@@ -16,8 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
-from detect.simulate.writers.records import PatientRecords
-from detect.simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.records import PatientRecords
+from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
 
 MEMBER = "apple_health_export/export.xml"
 SLEEP_VALUE = {

@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 import ingest
-from detect.simulate import Cohort, simulate_cohort
-from detect.simulate.writers.cohort_folder import write_cohort
 from ingest.formats import apple_health, fitbit, garmin, oura
 from ingest.nights import build_nights
+from simulate import Cohort, simulate_cohort
+from simulate.writers.cohort_folder import write_cohort
 
 PARSERS = {"apple_health": apple_health, "fitbit": fitbit, "oura": oura, "garmin": garmin}
 #: (column, tolerance): the vendors round to whole minutes, whole bpm and 1 ms at worst

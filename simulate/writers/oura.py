@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from detect.simulate.writers.records import PatientRecords, local_iso, offset_text
-from detect.simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.records import PatientRecords, local_iso, offset_text
+from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
 
 EPOCH_MIN = 5
 PHASE = {DEEP: "1", CORE: "2", REM: "3", AWAKE: "4"}

@@ -7,8 +7,8 @@ from datetime import date
 
 import polars as pl
 
-from detect.simulate import simulate_cohort
-from detect.simulate.diagnosis import false_alert_causes, missed_relapses
+from simulate import simulate_cohort
+from simulate.diagnosis import false_alert_causes, missed_relapses
 
 
 def test_each_false_alert_gets_the_cause_around_it() -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from detect.simulate.cohort import Cohort
-from detect.simulate.writers import apple_health, fitbit, garmin, oura, phq9
-from detect.simulate.writers.records import PatientRecords, patient_records
 from ingest.cohort_folder import LABELS_FILE, Simulation, write_labels, write_simulation
+from simulate.cohort import Cohort
+from simulate.writers import apple_health, fitbit, garmin, oura, phq9
+from simulate.writers.records import PatientRecords, patient_records
 
 VENDOR_WRITERS: dict[str, Callable[[Path, PatientRecords], list[Path]]] = {
     "apple_health": apple_health.write,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detect.simulate.patients import Draws
+from simulate.patients import Draws
 
 SLEEP, HRV, RHR, STEPS = range(4)
 

@@ -31,6 +31,6 @@ travel, daylight saving), ``nights`` (what devices record), ``phq9`` (questionna
 ``cohort`` (the assembly), ``diagnosis`` (why an alert was false), ``writers`` (the files).
 """
 
-from detect.simulate.cohort import Cohort, simulate_cohort
+from simulate.cohort import Cohort, simulate_cohort
 
 __all__ = ["Cohort", "simulate_cohort"]

@@ -2,7 +2,7 @@
 
 The truth is what a perfect pipeline would rebuild from the patients' files: nights in the
 NIGHTS schema, PHQ-9 entries in the PHQ9 schema, and labels (the true relapse onsets). The
-vendor writers (``detect.simulate.writers``) turn the same cohort into real export files.
+vendor writers (``simulate.writers``) turn the same cohort into real export files.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from detect.simulate import phq9 as phq9_answers
-from detect.simulate.nights import record
-from detect.simulate.patients import draw
-from detect.simulate.physiology import latent
+from simulate import phq9 as phq9_answers
+from simulate.nights import record
+from simulate.patients import draw
+from simulate.physiology import latent
 
 DEFAULT_START = date(2025, 1, 6)
 
@@ -50,7 +50,7 @@ def patient_ids(n: int) -> list[str]:
 
 def simulate_cohort(n_patients: int, days: int, seed: int, start: date = DEFAULT_START) -> Cohort:
     """Simulate ``n_patients`` for ``days`` nights (wake dates ``start`` …), deterministic for
-    ``seed``. About half relapse; see ``detect.simulate`` for the model."""
+    ``seed``. About half relapse; see ``simulate`` for the model."""
     rng = np.random.default_rng(seed)
     d = draw(n_patients, days, rng)
     ids = patient_ids(n_patients)

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from detect.simulate.writers.records import PatientRecords
-from detect.simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.records import PatientRecords
+from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
 
 CHUNK_DAYS = 100
 USER_PK = 115618364

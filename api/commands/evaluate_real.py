@@ -7,7 +7,8 @@ patient) as a replay does, runs detection over each person's whole span
 passive alerts per person-month, by metric and by calendar week (a week that alerts many
 people at once is a calendar effect), the cohort's calendar effects, and, for PMData-style
 folders (``<patient>/pmsys/wellness.csv``), the wellness reports in the 14 days after alerts
-against random days.
+against random days (``api.report.evaluation.AlertLoadReport``, rendered by
+``api.report.markdown``).
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from api.report.evaluation import AlertLoadReport
+from api.report.markdown import alert_load_document
 from detect import DEFAULT, detect_range
-from detect.alert_load import AlertLoad, alert_load, signal_rows, wellness_after_alerts
+from detect.alert_load import alert_load, signal_rows, wellness_after_alerts
 from detect.calendar import calendar_effects
 from ingest.cohort_folder import read_cohort
 
 #: the PMData pmsys items, each scored so that higher is better (PMData's own scales)
 WELLNESS_ITEMS = ("mood", "stress", "sleep_quality", "fatigue", "readiness", "soreness")
 WELLNESS_FILE = Path("pmsys") / "wellness.csv"
-TARGET_PER_PERSON_MONTH = 0.10
 
 
 def read_wellness(cohort: Path, patient_ids: list[str]) -> pl.DataFrame | None:
@@ -81,60 +83,6 @@ def replay_alerts(path: Path) -> pl.DataFrame:
     ).with_columns(pl.col("fired_on").str.to_date())
 
 
-def _table(frame: pl.DataFrame, digits: int = 2) -> str:
-    def cell(v: object) -> str:
-        if v is None:
-            return "–"
-        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-
-    head = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
-    return "\n".join([head, rule, *rows])
-
-
-def report(
-    title: str,
-    load: AlertLoad,
-    sentences: list[str],
-    calendar: pl.DataFrame,
-    wellness: pl.DataFrame | None,
-) -> str:
-    rate = load.passive_per_person_month
-    verdict = "met" if rate is not None and rate <= TARGET_PER_PERSON_MONTH else "**not met**"
-    share = load.busiest_week_share
-    parts = [
-        f"# {title}\n",
-        f"- people: {load.people}, observed {load.person_months:.1f} person-months",
-        f"- passive alerts: {load.passive_alerts}, "
-        f"**{'–' if rate is None else f'{rate:.3f}'} per person-month** "
-        f"(target ≤ {TARGET_PER_PERSON_MONTH}: {verdict})",
-        f"- people with a passive alert: {int((load.per_person['passive'] > 0).sum())}",
-        f"- data_gap alerts: {load.gap_alerts}",
-        f"- busiest week: {'–' if share is None else f'{100 * share:.0f}%'} of passive alerts\n",
-        "## Per person\n",
-        _table(load.per_person),
-        "\n## Passive alerts by metric (the sentence's first)\n",
-        _table(load.by_metric),
-        "\n## Passive alerts by calendar week\n",
-        _table(load.by_week.with_columns(pl.col("week").cast(pl.String))),
-        "\n## Calendar effects (shared by most of the cohort; no per-person alert)\n",
-        _table(calendar.with_columns(pl.col(pl.Date).cast(pl.String)), 1)
-        if calendar.height
-        else "None found.",
-    ]
-    if wellness is not None:
-        parts += [
-            "\n## Wellness in the 14 days after a passive alert, against random days\n",
-            "Each person's own mean over every reported day stands for random days; higher is "
-            "better on every item, so a negative difference means feeling worse after alerts.\n",
-            _table(wellness),
-        ]
-    if sentences:
-        parts += ["\n## The passive alerts\n", *[f"- {s}" for s in sentences]]
-    return "\n".join(parts) + "\n"
-
-
 def evaluate_real_command(
     cohort: Annotated[Path, typer.Argument(help="A cohort folder: one sub-folder per patient.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Markdown report to write.")],
@@ -168,9 +116,10 @@ def evaluate_real_command(
     calendar = calendar_effects(nights, first, last, DEFAULT)  # type: ignore[arg-type]
     wellness_frame = read_wellness(cohort, list(frames.patient_ids))
     wellness = None if wellness_frame is None else wellness_after_alerts(alerts, wellness_frame)
-    out.write_text(
-        report(f"Alert load on {cohort.name} ({source})", load, sentences, calendar, wellness)
+    report = AlertLoadReport(
+        f"Alert load on {cohort.name} ({source})", load, tuple(sentences), calendar, wellness
     )
+    out.write_text(alert_load_document(report))
     rate = load.passive_per_person_month
     typer.echo(
         f"{load.people} people, {load.person_months:.1f} person-months, "

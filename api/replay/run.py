@@ -23,7 +23,7 @@ from api.replay.outputs import (
     write_nights_csv,
 )
 from api.report import ReportData, write_report
-from api.report.figures import labelled_figures
+from api.report.evaluation import labelled
 from api.report.model import CHANGE_POINTS, empty
 from detect.evaluation import Evaluation
 from ingest.cohort_folder import CohortFrames, Failure, FolderProgress, read_cohort
@@ -153,8 +153,8 @@ def replay_cohort(
     result_frames = _report_data(frames, nights, alerts, cohort, resolve_after)
     write_alerts_jsonl(out / "alerts.jsonl", alerts)
     write_nights_csv(out / "nights.csv", nights)
-    write_report(out / "report.html", result_frames)
-    evaluation, _ = labelled_figures(result_frames)
+    against_labels = labelled(result_frames)
+    write_report(out / "report.html", result_frames, against_labels)
     stage("write")
     return ReplayResult(
         out=out,
@@ -165,7 +165,7 @@ def replay_cohort(
         days=tuple(days),
         nights=nights,
         alerts=alerts,
-        evaluation=evaluation,
+        evaluation=against_labels.headline.evaluation if against_labels.headline else None,
         seconds=seconds,
         resolve_after=resolve_after,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.report.figures import labelled_figures
+from api.report.evaluation import Labelled, labelled
 from api.report.model import ALERTS, CHANGE_POINTS, ReportData
 from api.report.page import render
 from ingest.cohort_folder import LABELS, Failure
@@ -18,17 +18,18 @@ __all__ = [
     "CHANGE_POINTS",
     "LABELS",
     "Failure",
+    "Labelled",
     "ReportData",
     "render_report",
     "write_report",
 ]
 
 
-def render_report(data: ReportData) -> str:
-    figures, note = labelled_figures(data)
-    return render(data, figures, note)
+def render_report(data: ReportData, against_labels: Labelled | None = None) -> str:
+    """The page; ``against_labels`` when the caller has already measured it (else measured)."""
+    return render(data, labelled(data) if against_labels is None else against_labels)
 
 
-def write_report(path: Path, data: ReportData) -> Path:
-    path.write_text(render_report(data), encoding="utf-8")
+def write_report(path: Path, data: ReportData, against_labels: Labelled | None = None) -> Path:
+    path.write_text(render_report(data, against_labels), encoding="utf-8")
     return path

@@ -1,8 +1,7 @@
-"""Cohort figures for the report: counts from the frames, and the labelled evaluation.
+"""Cohort counts for the report: plain polars aggregations of the frames.
 
-Counts are plain polars aggregations. Everything measured against labels (recall before PHQ-9
-confirmation, lead time, false alerts per patient-month, alert burden) comes from
-detect/evaluation.py, so the report and the benchmarks always agree.
+Everything measured against labels (recall before PHQ-9 confirmation, lead time, false alerts
+per patient-month, alert burden) is the evaluation model, ``api.report.evaluation``.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from datetime import date, timedelta
 import polars as pl
 
 from api.report.model import ReportData
-from detect.evaluation import Evaluation, evaluate, observation_period
 from detect.signals import KINDS, SEVERITIES
 
 
@@ -79,23 +77,3 @@ def weekly_alerts(alerts: pl.DataFrame) -> list[tuple[date, dict[str, int]]]:
         out.append((week, counts.get(week, {})))
         week += timedelta(days=7)
     return out
-
-
-def labelled_figures(data: ReportData) -> tuple[Evaluation | None, str]:
-    """The evaluation against labels, or None and the reason it cannot be computed."""
-    if data.labels is None:
-        return None, "This cohort has no labels.csv, so recall and lead time cannot be measured."
-    period = observation_period(data.nights)
-    if period.height == 0:
-        return None, "No nights were replayed, so there is nothing to measure."
-    labels = data.labels.join(period.select("patient_id"), on="patient_id", how="semi")
-    return evaluate(data.alerts, labels, data.phq9, period), DEFINITION
-
-
-DEFINITION = (
-    "A relapse counts once the first PHQ-9 of 10 or more on or after its labelled onset "
-    "confirms it; it is caught when an alert (passive change, PHQ-9 relapse or safety) fires "
-    "between 28 days before the onset and that confirmation. Lead time is the confirmation day "
-    "minus the first such alert. A passive alert is false when it fires away from every "
-    "relapse (more than 28 days before an onset or over 120 days after its confirmation)."
-)

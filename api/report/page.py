@@ -1,4 +1,7 @@
-"""The report page: one self-contained HTML file (inline CSS and SVG, no scripts, no network)."""
+"""The report page: one self-contained HTML file (inline CSS and SVG, no scripts, no network).
+
+Its evaluation against the labels is the HTML rendering of ``api.report.evaluation.Labelled``,
+the model that ``api.report.markdown`` renders for ``phenowatch evaluate``."""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ from html import escape
 import polars as pl
 
 from api.report import charts, timeline
+from api.report.evaluation import Labelled
 from api.report.figures import CohortCounts, cohort_counts, weekly_alerts
 from api.report.model import ReportData
 from api.report.series import patient_series
-from detect.evaluation import Evaluation
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:0;
@@ -98,12 +101,13 @@ def _days(value: float | None) -> str:
     return "–" if value is None else f"{value:g} d"
 
 
-def _labelled_section(figures: Evaluation | None, note: str, resolve_after: int | None) -> str:
-    if figures is None:
+def _labelled_section(labelled: Labelled, resolve_after: int | None) -> str:
+    if labelled.headline is None:
         return (
             '<section id="evaluation"><h2>Against the labels</h2>'
-            f'<p class="muted">{escape(note)}</p></section>'
+            f'<p class="muted">{escape(labelled.note)}</p></section>'
         )
+    figures = labelled.headline.evaluation
     false_rate = figures.false_passive_per_patient_month
     burden = figures.alerts_per_100_patient_weeks
     cards = "".join(
@@ -120,15 +124,16 @@ def _labelled_section(figures: Evaluation | None, note: str, resolve_after: int 
             _card("–" if burden is None else f"{burden:.1f}", "alerts per 100 patients per week"),
         ]
     )
-    leads = figures.per_relapse["lead_any"].drop_nulls().cast(float).to_list()
     histogram = charts.histogram_svg(
-        leads, bin_width=7, unit="days before PHQ-9 confirmation", label="lead time distribution"
+        list(labelled.headline.lead_days_any),
+        bin_width=7,
+        unit="days before PHQ-9 confirmation",
+        label="lead time distribution",
     )
-    unconfirmed = figures.relapses - figures.confirmed
     return (
         '<section id="evaluation"><h2>Against the labels</h2>'
-        f'<p class="note">{escape(note)} {figures.relapses} labelled relapses, '
-        f"{unconfirmed} never confirmed by a PHQ-9 (left out of recall). "
+        f'<p class="note">{escape(labelled.note)} {figures.relapses} labelled relapses, '
+        f"{labelled.headline.unconfirmed} never confirmed by a PHQ-9 (left out of recall). "
         f"{escape(_care_team_sentence(resolve_after))}</p>"
         f'<div class="cards">{cards}</div>'
         f"<h3>Lead time of the relapses caught</h3>{histogram}</section>"
@@ -241,7 +246,7 @@ def _patient_article(data: ReportData, pid: str) -> str:
     )
 
 
-def render(data: ReportData, figures: Evaluation | None, note: str) -> str:
+def render(data: ReportData, labelled: Labelled) -> str:
     counts = cohort_counts(data)
     versions = sorted(v for v in data.alerts["detector_version"].unique().to_list() if v)
     subtitle = " · ".join(
@@ -258,7 +263,7 @@ def render(data: ReportData, figures: Evaluation | None, note: str) -> str:
         f"<title>{escape(data.title)}</title><style>{CSS}</style></head><body><main>"
         f'<h1>{escape(data.title)}</h1><p class="muted">{subtitle}</p>'
         + _cohort_section(counts, data)
-        + _labelled_section(figures, note, data.resolve_after)
+        + _labelled_section(labelled, data.resolve_after)
         + _failures_section(data)
         + _left_out_section(data)
         + _patients_section(data)

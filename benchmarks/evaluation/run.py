@@ -19,14 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from api.commands.evaluate import (
-    Run,
-    agreement_section,
-    glance_table,
-    run_files,
-    run_section,
-    run_truth,
-)
+from api.commands.evaluate import run_files, run_truth
+from api.report.evaluation import Run, agreement, run_report
+from api.report.markdown import agreement_section, glance_table, run_section
 from detect import DETECTOR_VERSION
 from simulate import simulate_cohort
 from simulate.writers.cohort_folder import write_cohort
@@ -72,7 +67,7 @@ def main() -> None:
     for seed, role in ((1, "tuning cohort"), (2, "held-out cohort, never tuned on")):
         run = run_truth(simulate_cohort(args.patients, args.days, seed))
         title = f"Seed {seed} ({role}): {args.patients} patients x {args.days} days, truth nights"
-        sections.append(run_section(run, title))
+        sections.append(run_section(run_report(run, title)))
         runs.append((f"seed {seed}, {args.patients} patients, truth nights", run))
         print(f"seed {seed}: {run.seconds:.1f} s", flush=True)
 
@@ -89,7 +84,7 @@ def main() -> None:
     runs.append((f"seed 2, {args.files_patients} patients, files through ingest", files))
     parts += [
         "## At a glance\n",
-        glance_table(runs),
+        glance_table([(name, run.evaluation) for name, run in runs]),
         "\nSensitivity of any kind counts the `phq9_relapse` alert raised by the confirming "
         "PHQ-9 itself (lead 0 days), so it is 100% whenever the PHQ-9 rule fires; the passive "
         "figures measure what the wearables add. The skill-less level is the passive "
@@ -99,13 +94,15 @@ def main() -> None:
     ]
     parts.append(
         run_section(
-            files,
-            f"Seed 2, {args.files_patients} patients x {args.days} days, through the files "
-            f"(written in {written:.0f} s; ingest, nights, detection and evaluation "
-            f"{files.seconds:.0f} s)",
+            run_report(
+                files,
+                f"Seed 2, {args.files_patients} patients x {args.days} days, through the files "
+                f"(written in {written:.0f} s; ingest, nights, detection and evaluation "
+                f"{files.seconds:.0f} s)",
+            )
         )
     )
-    parts.append(agreement_section(truth, files))
+    parts.append(agreement_section(agreement(truth, files)))
     if args.write_patients:
         parts.append(_write_timing(args.write_patients, args.days))
     args.out.parent.mkdir(parents=True, exist_ok=True)

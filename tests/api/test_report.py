@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from api.report import ALERTS, CHANGE_POINTS, LABELS, Failure, ReportData, render_report
+from api.report.evaluation import labelled
+from api.report.markdown import figures_table
 from ingest.schema import NIGHTS, PHQ9
 
 START = date(2026, 1, 5)
@@ -202,3 +204,17 @@ def test_report_measures_recall_and_lead_time_against_the_labels() -> None:
     assert "<b>10 d</b><span>median lead time</span>" in html
     assert "<b>0.00</b><span>false passive alerts per patient-month</span>" in html
     assert 'aria-label="lead time distribution"' in html
+
+
+def test_the_page_and_the_markdown_render_one_evaluation() -> None:
+    data = cohort_report_data()
+    against_labels = labelled(data)
+    assert against_labels.headline is not None
+    html = render_report(data, against_labels)
+    markdown = figures_table(against_labels.headline)
+    # the same measurement, each in its own medium: 1 of 1 confirmed relapses, 10 days ahead
+    assert "<b>1 / 1</b><span>confirmed relapses caught</span>" in html
+    assert "| sensitivity (any alert kind) | 100.0% (1/1) | ≥ 80% | yes |" in markdown
+    assert "<b>10 d</b><span>median lead time</span>" in html
+    assert "| median lead before confirming PHQ-9 (any) | 10.0 days | ≥ 7 days | yes |" in markdown
+    assert html == render_report(data)

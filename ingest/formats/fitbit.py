@@ -48,11 +48,14 @@ from ingest.formats.vendor_records import (
 from ingest.schema import SAMPLES, empty
 
 SOURCE = "fitbit"
-US_TIME = "%m/%d/%y %H:%M:%S"
+#: how Fitbit writes a day (``value.date`` of a resting heart rate) and a time (``dateTime``)
+US_DATE = "%m/%d/%y"
+US_TIME = f"{US_DATE} %H:%M:%S"
 STEP_BUCKET = "15m"
 ISO_TIME = "%Y-%m-%d %H:%M:%S"
 #: ``steps-2020-07-07.json`` as Fitbit names it, ``steps.json`` as merged research copies do
 STEPS_NAME = re.compile(r"^steps(-\d{4}-\d{2}-.*)?\.json$")
+STEPS_PREFIX = "steps-"
 #: the value object of a resting-heart-rate day: ``{"date": ..., "value": ..., "error": ...}``
 RESTING_VALUE = re.compile(rb'"value"\s*:\s*\{\s*"date"\s*:')
 Sniff = Callable[[str, bytes], bool]
@@ -174,7 +177,7 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
     frame = frame.filter(~placeholder)
     day = (
         frame["date"]
-        .str.strptime(pl.Date, "%m/%d/%y", strict=False)
+        .str.strptime(pl.Date, US_DATE, strict=False)
         .fill_null(frame["date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     )
     bad = day.is_null().arg_true()

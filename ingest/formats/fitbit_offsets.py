@@ -27,7 +27,29 @@ from ingest.formats.vendor_csv import header_of, read_text_csv, require_cells, t
 from ingest.formats.vendor_records import named
 
 REACH = timedelta(days=30)
-USER_SLEEPS_NAME = re.compile(r"^UserSleeps.*\.csv$", re.IGNORECASE)
+USER_SLEEPS_PREFIX = "UserSleeps"
+USER_SLEEPS_NAME = re.compile(rf"^{USER_SLEEPS_PREFIX}.*\.csv$", re.IGNORECASE)
+#: every column of a ``UserSleeps_*.csv``, in Fitbit's order
+USER_SLEEPS_HEADER = (
+    "sleep_id",
+    "sleep_type",
+    "minutes_in_sleep_period",
+    "minutes_after_wake_up",
+    "minutes_to_fall_asleep",
+    "minutes_asleep",
+    "minutes_awake",
+    "minutes_longest_awakening",
+    "minutes_to_persistent_sleep",
+    "start_utc_offset",
+    "sleep_start",
+    "end_utc_offset",
+    "sleep_end",
+    "data_source",
+    "algorithm_version",
+    "sleep_created",
+    "sleep_last_updated",
+)
+#: the ones read
 USER_SLEEPS_COLUMNS = [
     "sleep_id",
     "minutes_asleep",
@@ -42,7 +64,7 @@ UTC_FORMAT = "%Y-%m-%d %H:%M:%S%z"
 
 def is_user_sleeps(head: bytes) -> bool:
     header = header_of(head)
-    return header[:2] == ["sleep_id", "sleep_type"] and "start_utc_offset" in header
+    return header[:2] == list(USER_SLEEPS_HEADER[:2]) and "start_utc_offset" in header
 
 
 def offset_minutes(text: pl.Expr) -> pl.Expr:

@@ -64,6 +64,8 @@ LEVEL_METRICS = {
     "restless": "sleep_awake",
     "awake": "sleep_awake",
 }
+#: a log's naive local ``startTime``, ``endTime`` and segment ``dateTime``, as Fitbit writes them
+LOG_TIME = "%Y-%m-%dT%H:%M:%S.000"
 #: ``sleep-2024-01-10.json`` in Fitbit's export, ``sleep.json`` in merged research copies
 SLEEP_JSON_NAME = re.compile(r"^sleep(-\d{4}-\d{2}-.*)?\.json$")
 Segment = tuple[datetime, datetime, str]  # naive local start, end, metric

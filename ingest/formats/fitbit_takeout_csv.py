@@ -36,7 +36,8 @@ from ingest.schema import SAMPLES, empty
 
 SOURCE = "fitbit"
 MIN_COVERAGE = 0.5
-HRV_SUMMARY_NAME = re.compile(r"^Daily Heart Rate Variability Summary.*\.csv$", re.IGNORECASE)
+HRV_SUMMARY_PREFIX = "Daily Heart Rate Variability Summary"
+HRV_SUMMARY_NAME = re.compile(rf"^{HRV_SUMMARY_PREFIX}.*\.csv$", re.IGNORECASE)
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
 HRV_SUMMARY = ["timestamp", "rmssd", "nremhr", "entropy"]
 HRV_DETAILS = ["timestamp", "rmssd", "coverage", "low_frequency", "high_frequency"]

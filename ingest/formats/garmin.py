@@ -47,6 +47,16 @@ from ingest.formats.vendor_records import (
 )
 
 SOURCE = "garmin"
+# -- the format's facts (the simulator's writer takes them from here) ---------------------------
+SLEEP_DATA_SUFFIX = "_sleepData.json"
+UDS_PREFIX = "UDSFile_"
+#: how Garmin writes a time, GMT or local, without a zone (``2023-08-15T22:40:00.0``)
+TIME_WRITTEN = "%Y-%m-%dT%H:%M:%S.0"
+SLEEP_START, SLEEP_END = "sleepStartTimestampGMT", "sleepEndTimestampGMT"
+CALENDAR_DATE = "calendarDate"
+#: a UDS day's start in local time and in GMT, whose difference is the day's offset
+DAY_START_LOCAL, DAY_START_GMT = "wellnessStartTimeLocal", "wellnessStartTimeGmt"
+STEPS, RESTING_HEART_RATE, WORN = "totalSteps", "restingHeartRate", "includesWellnessData"
 STAGES = (
     ("deepSleepSeconds", "sleep_deep"),
     ("lightSleepSeconds", "sleep_core"),
@@ -55,7 +65,7 @@ STAGES = (
 )
 OFFSET_REACH = timedelta(days=2)
 MAX_OFFSET = 24 * 60  # sorts after every real offset of the same instant
-UDS_NAME = re.compile(r"^UDSFile_.*\.json$")
+UDS_NAME = re.compile(rf"^{UDS_PREFIX}.*\.json$")
 
 
 def _records(member: Member, options: ParseOptions) -> list[Any]:
@@ -70,8 +80,8 @@ def _records(member: Member, options: ParseOptions) -> list[Any]:
 
 def sniff_sleep(path: str, head: bytes) -> bool:
     return json_head_is(head, b"[") and (
-        b'"sleepStartTimestampGMT"' in head
-        or (path.endswith("_sleepData.json") and b'"calendarDate"' in head)
+        f'"{SLEEP_START}"'.encode() in head
+        or (path.endswith(SLEEP_DATA_SUFFIX) and f'"{CALENDAR_DATE}"'.encode() in head)
     )
 
 
@@ -81,9 +91,9 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
     for index, item in enumerate(_records(member, options)):
         read = RecordReader(member.display, f"record {index}")
         record = read.mapping(item)
-        start = _gmt(read, record, "sleepStartTimestampGMT")
-        end = _gmt(read, record, "sleepEndTimestampGMT")
-        if record.get("calendarDate") is None:
+        start = _gmt(read, record, SLEEP_START)
+        end = _gmt(read, record, SLEEP_END)
+        if record.get(CALENDAR_DATE) is None:
             options.skips.skip(
                 member.display,
                 read.where,
@@ -92,12 +102,12 @@ def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
                 else "a night without calendarDate",
             )
             continue
-        read.day(record, "calendarDate")
+        read.day(record, CALENDAR_DATE)
         if start is None and end is None:
             options.skips.skip(member.display, read.where, "a day without a sleep window")
             continue
         if start is None or end is None:
-            missing = "sleepStartTimestampGMT" if start is None else "sleepEndTimestampGMT"
+            missing = SLEEP_START if start is None else SLEEP_END
             raise MalformedFileError(
                 member.display, f"missing field {missing!r}", record=read.where
             )
@@ -151,14 +161,16 @@ def _offset_at(offsets: list[tuple[datetime, int]], moment: datetime) -> int:
 
 def sniff_uds(path: str, head: bytes) -> bool:
     return json_head_is(head, b"[") and (
-        b'"wellnessStartTimeGmt"' in head
-        or (path.rsplit("/", 1)[-1].startswith("UDSFile_") and b'"calendarDate"' in head)
+        f'"{DAY_START_GMT}"'.encode() in head
+        or (
+            path.rsplit("/", 1)[-1].startswith(UDS_PREFIX) and f'"{CALENDAR_DATE}"'.encode() in head
+        )
     )
 
 
 def _uds_day_start(read: RecordReader, record: Mapping[str, Any]) -> tuple[datetime, int] | None:
-    local = read.optional_timestamp(record, "wellnessStartTimeLocal")
-    gmt = read.optional_timestamp(record, "wellnessStartTimeGmt")
+    local = read.optional_timestamp(record, DAY_START_LOCAL)
+    gmt = read.optional_timestamp(record, DAY_START_GMT)
     if local is None or gmt is None:
         return None
     offset = round((local - gmt).total_seconds() / 60)
@@ -170,15 +182,15 @@ def parse_uds(member: Member, options: ParseOptions) -> pl.DataFrame:
     for index, item in enumerate(_records(member, options)):
         read = RecordReader(member.display, f"record {index}")
         record = read.mapping(item)
-        day = read.day(record, "calendarDate")
+        day = read.day(record, CALENDAR_DATE)
         known = _uds_day_start(read, record)
         # without the local/GMT pair the offset is unknown: local midnight is taken as UTC
         day_start, offset = known if known else (local_midnight_utc(day, 0), 0)
-        steps = read.optional_number(record, "totalSteps")
-        worn = record.get("includesWellnessData") is not False
+        steps = read.optional_number(record, STEPS)
+        worn = record.get(WORN) is not False
         if steps is not None and worn:
             rows.daily("steps", day_start, offset, steps, "count")
-        resting = read.optional_number(record, "restingHeartRate")
+        resting = read.optional_number(record, RESTING_HEART_RATE)
         if resting:  # null or 0 on days the watch was not worn
             rows.daily("resting_heart_rate", day_start, offset, resting, "bpm")
     return rows.frame(options)

@@ -51,8 +51,11 @@ from ingest.formats.vendor_records import (
 )
 
 SOURCE = "oura"
-SLEEP_TYPES = frozenset({"long_sleep", "sleep", "late_nap"})
+#: a night's main sleep (the only type whose HRV and lowest heart rate are the night's), a nap
+MAIN_SLEEP, NAP = "long_sleep", "late_nap"
+SLEEP_TYPES = frozenset({MAIN_SLEEP, "sleep", NAP})
 NOT_SLEEP_TYPES = frozenset({"rest", "deleted"})
+#: ``sleep_phase_5_min``: one digit per epoch of ``EPOCH`` from ``bedtime_start``
 PHASES = {"1": "sleep_deep", "2": "sleep_core", "3": "sleep_rem", "4": "sleep_awake"}
 EPOCH = timedelta(minutes=5)
 ENDPOINTS = ("sleep", "daily_activity", "daily_sleep", "daily_readiness")
@@ -108,7 +111,7 @@ def _sleep_period(rows: SampleRows, read: RecordReader, record: Mapping[str, Any
     average_hr = read.optional_number(record, "average_heart_rate")
     if average_hr:
         rows.add("heart_rate", start, end, offset, average_hr, "bpm")
-    if kind == "long_sleep":
+    if kind == MAIN_SLEEP:
         midnight = local_midnight_utc(day, end_offset)
         hrv = read.optional_number(record, "average_hrv")
         if hrv:

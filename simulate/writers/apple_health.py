@@ -16,24 +16,21 @@ from pathlib import Path
 
 import polars as pl
 
+from ingest.formats.apple_health import DATE_FORMATS, QUANTITIES, SLEEP, SLEEP_VALUES
 from simulate.writers.records import PatientRecords
-from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.stages import hypnogram, vendor_words
 
 MEMBER = "apple_health_export/export.xml"
-SLEEP_VALUE = {
-    "in_bed": "HKCategoryValueSleepAnalysisInBed",
-    CORE: "HKCategoryValueSleepAnalysisAsleepCore",
-    DEEP: "HKCategoryValueSleepAnalysisAsleepDeep",
-    REM: "HKCategoryValueSleepAnalysisAsleepREM",
-    AWAKE: "HKCategoryValueSleepAnalysisAwake",
+#: HealthKit's names and units, as the reader knows them (ingest.formats.apple_health)
+SLEEP_VALUE = vendor_words(SLEEP_VALUES) | {
+    "in_bed": next(name for name, metric in SLEEP_VALUES.items() if metric == "sleep_in_bed")
 }
-TYPES = {
-    "sleep": "HKCategoryTypeIdentifierSleepAnalysis",
-    "hrv": "HKQuantityTypeIdentifierHeartRateVariabilitySDNN",
-    "rhr": "HKQuantityTypeIdentifierRestingHeartRate",
-    "steps": "HKQuantityTypeIdentifierStepCount",
-}
-UNITS = {"hrv": "ms", "rhr": "count/min", "steps": "count"}
+_QUANTITY = {metric: (kind, unit) for kind, (metric, unit, _) in QUANTITIES.items()}
+_WRITTEN = {"hrv": "hrv_sdnn", "rhr": "resting_heart_rate", "steps": "steps"}
+TYPES = {"sleep": SLEEP} | {name: _QUANTITY[metric][0] for name, metric in _WRITTEN.items()}
+UNITS = {name: _QUANTITY[metric][1] for name, metric in _WRITTEN.items()}
+#: how Export Version 3 and later write every date
+STAMP = DATE_FORMATS[0]
 IPHONE = (
     "&lt;&lt;HKDevice: 0x2834b1a40&gt;, name:iPhone, manufacturer:Apple Inc., model:iPhone, "
     "hardware:iPhone14,5, software:17.4&gt;"
@@ -221,9 +218,8 @@ def _day_records(daily: pl.DataFrame) -> pl.DataFrame:
 
 
 def _xml_lines(records: pl.DataFrame, home_zone: str, zones: pl.DataFrame) -> pl.Series:
-    stamp = "%Y-%m-%d %H:%M:%S %z"
     dates = {
-        k: pl.col(k).dt.convert_time_zone(home_zone).dt.strftime(stamp) for k in ("start", "end")
+        k: pl.col(k).dt.convert_time_zone(home_zone).dt.strftime(STAMP) for k in ("start", "end")
     }
     unit = (
         pl.when(pl.col("unit").is_null())

@@ -22,19 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from ingest.formats import fitbit, fitbit_offsets, fitbit_sleep, fitbit_takeout_csv
 from simulate.writers.records import PatientRecords, offset_text
-from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.stages import hypnogram, vendor_words
 
 FILE_DAYS = 30
-LEVEL = {CORE: "light", DEEP: "deep", REM: "rem", AWAKE: "wake"}
-LOCAL = "%Y-%m-%dT%H:%M:%S.000"
-US = "%m/%d/%y"
-USER_SLEEPS_HEADER = (
-    "sleep_id,sleep_type,minutes_in_sleep_period,minutes_after_wake_up,minutes_to_fall_asleep,"
-    "minutes_asleep,minutes_awake,minutes_longest_awakening,minutes_to_persistent_sleep,"
-    "start_utc_offset,sleep_start,end_utc_offset,sleep_end,data_source,algorithm_version,"
-    "sleep_created,sleep_last_updated"
-)
+#: the format's words, times and names, as the readers know them (ingest.formats.fitbit*)
+LEVEL = vendor_words(fitbit_sleep.LEVEL_METRICS)
+LOCAL = fitbit_sleep.LOG_TIME
+US = fitbit.US_DATE
+USER_SLEEPS_HEADER = ",".join(fitbit_offsets.USER_SLEEPS_HEADER)
+HRV_SUMMARY_HEADER = ",".join(fitbit_takeout_csv.HRV_SUMMARY)
 #: per-minute step entries at these local times (hour, minute), with these shares of the day
 STEP_TIMES = ((7, 13), (9, 41), (12, 5), (14, 37), (17, 22), (19, 48))
 STEP_SHARES = (0.1, 0.2, 0.15, 0.2, 0.2)
@@ -95,7 +93,7 @@ def _sleep_log(night: dict[str, Any], log_id: int, rng: np.random.Generator) -> 
 
 def _user_sleep(night: dict[str, Any], log_id: int) -> str:
     offset = offset_text(night["utc_offset_min"])
-    utc = "%Y-%m-%d %H:%M:%S+0000"
+    utc = fitbit_offsets.UTC_FORMAT
     in_bed = round((night["out_of_bed_at"] - night["in_bed_at"]).total_seconds() / 60)
     created = (night["out_of_bed_at"] + timedelta(minutes=3)).strftime(utc)
     return ",".join(
@@ -145,7 +143,7 @@ def _steps(day: dict[str, Any]) -> list[dict[str, str]]:
     )
     return [
         {
-            "dateTime": (midnight + timedelta(hours=h, minutes=m)).strftime(f"{US} %H:%M:%S"),
+            "dateTime": (midnight + timedelta(hours=h, minutes=m)).strftime(fitbit.US_TIME),
             "value": str(count),
         }
         for (h, m), count in zip(STEP_TIMES, parts, strict=True)
@@ -190,15 +188,18 @@ def write(folder: Path, rec: PatientRecords) -> list[Path]:
         hrv_rows = [row for d in in_span if (row := _hrv_row(d, rec.rng)) is not None]
         files = {
             export / f"sleep-{first}.json": json.dumps(logs[::-1]),
-            google / f"UserSleeps_{first}.csv": "\n".join([USER_SLEEPS_HEADER, *sessions]) + "\n",
+            google / f"{fitbit_offsets.USER_SLEEPS_PREFIX}_{first}.csv": "\n".join(
+                [USER_SLEEPS_HEADER, *sessions]
+            )
+            + "\n",
             export / f"resting_heart_rate-{first}.json": json.dumps(
                 [_resting(d, rec.rng) for d in in_span]
             ),
-            export / f"steps-{first}.json": json.dumps(
+            export / f"{fitbit.STEPS_PREFIX}{first}.json": json.dumps(
                 [entry for d in in_span for entry in _steps(d)]
             ),
-            hrv_dir / f"Daily Heart Rate Variability Summary - {first}.csv": "\n".join(
-                ["timestamp,rmssd,nremhr,entropy", *hrv_rows]
+            hrv_dir / f"{fitbit_takeout_csv.HRV_SUMMARY_PREFIX} - {first}.csv": "\n".join(
+                [HRV_SUMMARY_HEADER, *hrv_rows]
             )
             + "\n",
         }

@@ -20,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from ingest.formats import garmin
 from simulate.writers.records import PatientRecords
-from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram, vendor_words
 
 CHUNK_DAYS = 100
 USER_PK = 115618364
-GMT = "%Y-%m-%dT%H:%M:%S.0"
+GMT = garmin.TIME_WRITTEN
+#: the stage totals' field names, as the reader knows them (ingest.formats.garmin)
+STAGE_SECONDS = vendor_words(dict(garmin.STAGES))
 
 
 def _sleep_record(night: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
@@ -34,14 +37,11 @@ def _sleep_record(night: dict[str, Any], rng: np.random.Generator) -> dict[str, 
     awakenings = sum(1 for stage, _ in stages if stage == AWAKE)
     score = int(np.clip(55 + night["asleep_min"] / 20 - awakenings * 3, 30, 98))
     return {
-        "sleepStartTimestampGMT": night["asleep_at"].strftime(GMT),
-        "sleepEndTimestampGMT": night["wake_at"].strftime(GMT),
-        "calendarDate": night["date"].isoformat(),
+        garmin.SLEEP_START: night["asleep_at"].strftime(GMT),
+        garmin.SLEEP_END: night["wake_at"].strftime(GMT),
+        garmin.CALENDAR_DATE: night["date"].isoformat(),
         "sleepWindowConfirmationType": "ENHANCED_CONFIRMED_FINAL",
-        "deepSleepSeconds": seconds[DEEP],
-        "lightSleepSeconds": seconds[CORE],
-        "remSleepSeconds": seconds[REM],
-        "awakeSleepSeconds": seconds[AWAKE],
+        **{STAGE_SECONDS[stage]: seconds[stage] for stage in (DEEP, CORE, REM, AWAKE)},
         "unmeasurableSeconds": 0,
         "averageRespiration": float(round(rng.normal(14.5, 0.8))),
         "lowestRespiration": float(round(rng.normal(10, 0.8))),
@@ -68,23 +68,23 @@ def _uds_record(day: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]
     rhr = int(day["resting_hr_bpm"]) if day["resting_hr_bpm"] is not None else None
     return {
         "userProfilePK": USER_PK,
-        "calendarDate": day["date"].isoformat(),
+        garmin.CALENDAR_DATE: day["date"].isoformat(),
         "uuid": f"{rng.integers(0, 2**63):032x}"[-32:],
         "durationInMilliseconds": 86400000,
         "totalKilocalories": float(round(1900 + (steps or 0) * 0.04)),
         "activeKilocalories": float(round((steps or 0) * 0.04)),
-        "totalSteps": steps,
+        garmin.STEPS: steps,
         "dailyStepGoal": 7500,
         "totalDistanceMeters": int((steps or 0) * 0.78),
-        "wellnessStartTimeGmt": gmt.strftime(GMT),
+        garmin.DAY_START_GMT: gmt.strftime(GMT),
         "wellnessEndTimeGmt": (gmt + timedelta(days=1)).strftime(GMT),
-        "wellnessStartTimeLocal": local.strftime(GMT),
+        garmin.DAY_START_LOCAL: local.strftime(GMT),
         "wellnessEndTimeLocal": (local + timedelta(days=1)).strftime(GMT),
         "minHeartRate": None if rhr is None else rhr - 4,
         "maxHeartRate": None if rhr is None else rhr + int(rng.integers(40, 90)),
-        "restingHeartRate": rhr,
+        garmin.RESTING_HEART_RATE: rhr,
         "currentDayRestingHeartRate": rhr,
-        "includesWellnessData": worn,
+        garmin.WORN: worn,
         "includesActivityData": False,
         "source": 0,
     }
@@ -111,8 +111,8 @@ def write(folder: Path, rec: PatientRecords) -> list[Path]:
         span = f"{first}_{last}"
         sleep = [_sleep_record(n, rec.rng) for n in nights if first <= n["date"] <= last]
         uds = [_uds_record(d, rec.rng) for d in days if first <= d["date"] <= last]
-        sleep_path = wellness / f"{span}_{USER_PK}_sleepData.json"
-        uds_path = aggregator / f"UDSFile_{span}.json"
+        sleep_path = wellness / f"{span}_{USER_PK}{garmin.SLEEP_DATA_SUFFIX}"
+        uds_path = aggregator / f"{garmin.UDS_PREFIX}{span}.json"
         sleep_path.write_text(json.dumps(sleep[::-1]))  # Garmin lists newest first
         uds_path.write_text(json.dumps(uds))
         paths += [sleep_path, uds_path]

@@ -20,11 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from ingest.formats.oura import EPOCH, MAIN_SLEEP, NAP, PHASES
 from simulate.writers.records import PatientRecords, local_iso, offset_text
-from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram
+from simulate.writers.stages import AWAKE, CORE, DEEP, REM, hypnogram, vendor_words
 
-EPOCH_MIN = 5
-PHASE = {DEEP: "1", CORE: "2", REM: "3", AWAKE: "4"}
+EPOCH_MIN = EPOCH // timedelta(minutes=1)
+#: the hypnogram's digit for each stage, as the reader knows them (ingest.formats.oura)
+PHASE = vendor_words(PHASES)
 
 
 def _id(rng: np.random.Generator) -> str:
@@ -42,9 +44,9 @@ def _sleep_doc(
     after = _minutes(night["wake_at"], night["out_of_bed_at"])
     epochs = hypnogram(night["asleep_min"] // EPOCH_MIN, night["awake_min"] // EPOCH_MIN, rng)
     phases = (
-        "4" * (latency // EPOCH_MIN)
+        PHASE[AWAKE] * (latency // EPOCH_MIN)
         + "".join(PHASE[stage] * n for stage, n in epochs)
-        + "4" * (after // EPOCH_MIN)
+        + PHASE[AWAKE] * (after // EPOCH_MIN)
     )
     seconds = {s: 60 * EPOCH_MIN * sum(n for st, n in epochs if st == s) for s in PHASE}
     in_bed = _minutes(night["in_bed_at"], night["out_of_bed_at"])
@@ -75,7 +77,7 @@ def _sleep_doc(
         "sleep_algorithm_version": "v2",
         "time_in_bed": 60 * in_bed,
         "total_sleep_duration": 60 * night["asleep_min"],
-        "type": "long_sleep" if main else "late_nap",
+        "type": MAIN_SLEEP if main else NAP,
     }
 
 

@@ -4,11 +4,24 @@ minute of the night are asleep and onset and wake time stay what the truth says)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 #: stage names as the writers use them; each vendor maps them to its own words
 CORE, DEEP, REM, AWAKE = "core", "deep", "rem", "awake"
+#: the sample metric each stage is read back as (ingest.schema)
+METRICS = {CORE: "sleep_core", DEEP: "sleep_deep", REM: "sleep_rem", AWAKE: "sleep_awake"}
 CYCLE_MIN = 95
+
+
+def vendor_words(reader: Mapping[str, str]) -> dict[str, str]:
+    """A reader's ``{vendor's word: metric}`` turned round for a writer: ``{stage: word}``, the
+    first of the words a metric has (so a vendor's words for stages live in its reader)."""
+    words: dict[str, str] = {}
+    for word, metric in reader.items():
+        words.setdefault(metric, word)
+    return {stage: words[metric] for stage, metric in METRICS.items()}
 
 
 def hypnogram(asleep_min: int, awake_min: int, rng: np.random.Generator) -> list[tuple[str, int]]:

@@ -5,8 +5,8 @@ Pure functions over polars frames, shared by ``phenowatch evaluate`` and the rep
 Definitions, written down once:
 
 * A relapse is **confirmed** by the first PHQ-9 answered on or after its onset with a total of
-  10 or more (``confirmed_on``, the answer's UTC date). Relapses never confirmed are counted
-  apart and left out of sensitivity.
+  10 or more (``confirmed_on``, the patient's local date of the answer). Relapses never
+  confirmed are counted apart and left out of sensitivity.
 * A relapse is **caught** when an alert fires in ``[onset - lookback_days, confirmed_on]``.
   "Any" counts ``passive_change``, ``phq9_relapse`` and ``phq9_safety`` alerts; "passive" counts
   ``passive_change`` alone. The **lead time** is ``confirmed_on`` minus the first such alert
@@ -28,6 +28,7 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
+from detect.phq9_rules import answered_on, with_offsets
 from detect.signals import Signal
 
 PASSIVE = "passive_change"
@@ -150,7 +151,7 @@ def confirmations(labels: pl.DataFrame, phq9: pl.DataFrame) -> pl.DataFrame:
     relapses = labels.filter(pl.col("relapse_onset").is_not_null()).select(
         "patient_id", "relapse_onset"
     )
-    answers = phq9.select("patient_id", pl.col("answered_at").dt.date().alias("day"), "total")
+    answers = with_offsets(phq9).select("patient_id", answered_on().alias("day"), "total")
     first = (
         relapses.join(answers, on="patient_id")
         .filter(pl.col("day") >= pl.col("relapse_onset"), pl.col("total") >= 10)

@@ -6,6 +6,10 @@
   (5) points or more above their recent level (the median of their entries of the last
   ``recent_days`` days).
 * PHQ-8 (``instrument == "phq8"``) has no item 9: no safety rule, bands on the 0–24 total.
+* An answer's day (``answered_on``, the day its alert fires on and is judged) is the patient's
+  local date when they answered: ``answered_at`` at the UTC offset the answer was given with
+  (``utc_offset_min``), so an answer at 23:30 in Los Angeles counts on that evening's date, not
+  on the next UTC date. An answer without an offset counts on its UTC date.
 
 The rules are polars expressions over a patient's sorted entries, so one call scores every
 entry of every patient; ``phq9_submission_signals`` is the same code on one new entry.
@@ -23,6 +27,8 @@ from detect.signals import MetricChange, Signal
 
 DETECTOR = "phenowatch.phq9"
 NEEDED = ("patient_id", "answered_at", "item_9", "total", "instrument")
+#: the UTC offset (minutes east) of each answer (ingest.schema.PHQ9); null or absent: UTC
+OFFSET = "utc_offset_min"
 BANDS = ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe"))
 MAX_TOTAL = {"phq9": 27, "phq8": 24}
 
@@ -38,13 +44,27 @@ def phq9_band(total: int, instrument: str = "phq9") -> str:
     return next(name for low, name in reversed(BANDS) if total >= low)
 
 
+def answered_on() -> pl.Expr:
+    """The local date of each answer (needs ``OFFSET``: see ``with_offsets``)."""
+    offset = pl.duration(minutes=pl.col(OFFSET).fill_null(0))
+    return (pl.col("answered_at") + offset).dt.date()
+
+
+def with_offsets(phq9: pl.DataFrame) -> pl.DataFrame:
+    """The frame with an ``OFFSET`` column: a frame without one names UTC times."""
+    if OFFSET in phq9.columns:
+        return phq9
+    return phq9.with_columns(pl.lit(None, pl.Int32).alias(OFFSET))
+
+
 def score_entries(phq9: pl.DataFrame, config: DetectConfig = DEFAULT) -> pl.DataFrame:
     """Every entry with its rule outcomes: ``safety``, ``relapse_after_remission``,
     ``reliable_rise``, ``recent_level`` (null when there is no recent entry) and
-    ``answered_on`` (the UTC date)."""
+    ``answered_on`` (the patient's local date of the answer, see ``answered_on``)."""
     missing = [c for c in NEEDED if c not in phq9.columns]
     if missing:
         raise InputFrameError(f"PHQ-9 frame lacks columns {missing}")
+    phq9 = with_offsets(phq9)
     c = config
     total = pl.col("total").cast(pl.Int32)
     event = (
@@ -54,10 +74,10 @@ def score_entries(phq9: pl.DataFrame, config: DetectConfig = DEFAULT) -> pl.Data
         .then(pl.lit("relapse"))
     )
     scored = (
-        phq9.select(*NEEDED)
+        phq9.select(*NEEDED, OFFSET)
         .sort("patient_id", "answered_at")
         .with_columns(
-            answered_on=pl.col("answered_at").dt.date(),
+            answered_on=answered_on(),
             total=total,
             recent_level=total.cast(pl.Float64)
             .rolling_median_by("answered_at", window_size=f"{c.recent_days}d", closed="left")
@@ -151,7 +171,7 @@ def phq9_submission_signals(
     """Signals for one new entry, judged against the patient's earlier entries."""
     if entry.height != 1:
         raise InputFrameError(f"expected one PHQ-9 entry, got {entry.height} rows")
-    cols = [c for c in entry.columns if c in NEEDED]
+    cols = [c for c in entry.columns if c in (*NEEDED, OFFSET)]
     when = entry["answered_at"][0]
     earlier = history.select(cols).filter(
         (pl.col("patient_id") == entry["patient_id"][0]) & (pl.col("answered_at") < when)

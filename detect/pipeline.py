@@ -24,7 +24,7 @@ from detect.explain import gap_sentence, passive_sentence
 from detect.fusion import Fused, fuse, group_names, oriented_groups, two_sided
 from detect.gaps import SOURCES, Silence, first_of_episode, silence
 from detect.passive import ChannelHistory, channel_history
-from detect.phq9_rules import score_entries, signals_from_scored
+from detect.phq9_rules import answered_on, score_entries, signals_from_scored, with_offsets
 from detect.signals import Direction, MetricChange, Signal
 
 PASSIVE = "phenowatch.passive"
@@ -90,7 +90,7 @@ def detect_range(
     for lo in range(0, len(cube.patients), size):
         block = slice(lo, lo + size)
         out += _passive_block(cube, common, block, days, lead, config)
-    phq = phq9.filter(pl.col("answered_at").dt.date() <= end)
+    phq = with_offsets(phq9).filter(answered_on() <= end)
     scored = score_entries(phq, config).filter(pl.col("answered_on") >= start)
     out += signals_from_scored(scored, config)
     return sorted(out, key=lambda s: (s.fired_on, s.patient_id, s.kind))

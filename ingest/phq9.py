@@ -54,21 +54,26 @@ RAW: dict[str, pl.DataType] = {
     "difficulty": pl.Int64(),
     "instrument": pl.String(),
     "source": pl.String(),
+    "utc_offset_min": pl.Int32(),
 }
 
 
-def parse_answered_at(text: object, file: str, record: str, field: str) -> datetime:
-    """An ISO 8601 timestamp with its UTC offset (``Z`` or ``+01:00``), as UTC.
+def parse_answer_time(
+    text: object, file: str, record: str, field: str
+) -> tuple[datetime, int | None]:
+    """An ISO 8601 timestamp with its UTC offset (``Z`` or ``+01:00``), as UTC, and that offset
+    in minutes east (``+01:00`` is 60, ``Z`` 0): the answer's local date is the day it counts on.
 
-    A bare date (``2024-03-01``, which FHIR allows) is taken as midnight UTC of that day; a time
-    without an offset is refused, since the instant it names is unknown."""
+    A bare date (``2024-03-01``, which FHIR allows) is taken as midnight UTC of that day, with no
+    offset (it names no clock); a time without an offset is refused, since the instant it names
+    is unknown."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidValueError(file, f"{field} is missing", record=record)
     value = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC), None
         stamp = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidValueError(
@@ -78,7 +83,9 @@ def parse_answered_at(text: object, file: str, record: str, field: str) -> datet
         raise InvalidValueError(
             file, f"{field} {value!r} has no UTC offset (write e.g. +01:00 or Z)", record=record
         )
-    return stamp.astimezone(UTC)
+    offset = stamp.utcoffset()
+    minutes = None if offset is None else int(offset.total_seconds() // 60)
+    return stamp.astimezone(UTC), minutes
 
 
 def whole_number(value: object, file: str, record: str, field: str) -> int | None:
@@ -174,5 +181,6 @@ def finish(raw: pl.DataFrame, file: str) -> pl.DataFrame:
         pl.col("difficulty").cast(pl.Int8),
         "instrument",
         "source",
+        pl.col("utc_offset_min").cast(pl.Int32),
     )
     return validate(entries, PHQ9, file)

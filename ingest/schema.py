@@ -100,6 +100,10 @@ PHQ9: dict[str, pl.DataType] = {
     # "phq9", or "phq8" (no item 9: item_9 is null and the total is out of 24)
     "instrument": pl.String(),
     "source": pl.String(),
+    # the UTC offset (minutes east) the answer was given with: its local date is the day the
+    # answer belongs to (detect.phq9_rules.answered_on); null when the answer named no clock
+    # time (a bare date, NHANES), and then its day is the date of ``answered_at``
+    "utc_offset_min": pl.Int32(),
 }
 
 

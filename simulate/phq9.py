@@ -99,5 +99,7 @@ def answers(
         [pl.col(c).cast(pl.Int8) for c in (*schema.PHQ9_ITEMS, "total", "difficulty")],
         instrument=pl.lit("phq9"),
         source=pl.lit("simulated"),
+        # answered on local day `day`, at the offset of that day
+        utc_offset_min=pl.Series(noon_offset[p, day]).cast(pl.Int32),
     )
     return schema.validate(frame, schema.PHQ9, "simulated PHQ-9 entries")

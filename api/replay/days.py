@@ -5,9 +5,10 @@ Each simulated day is one transaction, in the order the live service would see i
 * at ``NIGHTS_SYNC`` the nights that ended that day are stored as the upload worker stores them
   (``store_nights``) and their patients are marked for detection; a night without any data
   arrives only with the next night that has some (see ``with_arrival``);
-* every PHQ-9 entry answered that day (UTC) is submitted at its own answer time and judged at
-  once, through ``submit_phq9_many``: the code of the PHQ-9 route's ``submit_phq9``, given the
-  day's submissions together;
+* every PHQ-9 entry answered that day (UTC: the replay's days are the service's clock) is
+  submitted at its own answer time and judged at once, through ``submit_phq9_many``: the code of
+  the PHQ-9 route's ``submit_phq9``, given the day's submissions together. The rules judge it on
+  the patient's local date (``detect.phq9_rules.answered_on``), as the live service does;
 * at ``DETECTION_AT`` the scheduler's nightly sweep judges the day for every patient, those
   who sent nothing included (a wearable that stops syncing is told by its silence), through
   the detection job (``run_due_detection`` with every patient marked), opening alerts and

@@ -18,6 +18,8 @@ from detect.cube import needed_columns
 
 #: patients judged per detect_day call (bounds the memory of one batch)
 BATCH = 500
+#: the furthest a local clock runs ahead of UTC (Kiribati, UTC+14)
+MAX_AHEAD_OF_UTC = timedelta(hours=14)
 #: patients per UPDATE when the due marks are cleared (well under any bound-parameter limit)
 CLEAR_CHUNK = 900
 
@@ -88,7 +90,9 @@ def detection_inputs(
         end=day,
         columns=needed_columns(config),
     )
-    since = phq9_window_start(datetime.combine(day, time(0), UTC), config)
+    # an answer of local date ``day`` was given as early as UTC+14 allows
+    earliest = datetime.combine(day, time(0), UTC) - MAX_AHEAD_OF_UTC
+    since = phq9_window_start(earliest, config)
     phq9 = load_phq9(session, patient_ids=patient_ids, since=since, config=config)
     return nights, phq9
 

@@ -13,6 +13,7 @@ from api.services.alerts import alerts_of
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9
 from detect import DEFAULT, change_points
+from detect.phq9_rules import answered_on
 
 #: the fields of each alert on the timeline
 TIMELINE_FIELDS = ("id", *ALERT_SUMMARY)
@@ -29,9 +30,9 @@ def timeline(
     nights = load_nights(session, patient_ids=[patient_id], start=start, end=end)
     phq9 = load_phq9(session, patient_ids=[patient_id])
     if start is not None:
-        phq9 = phq9.filter(pl.col("answered_at").dt.date() >= start)
+        phq9 = phq9.filter(answered_on() >= start)
     if end is not None:
-        phq9 = phq9.filter(pl.col("answered_at").dt.date() <= end)
+        phq9 = phq9.filter(answered_on() <= end)
     changes = (
         change_points(nights, DEFAULT)
         if nights.height

@@ -62,6 +62,9 @@ class Phq9Entry(Base):
     difficulty: Mapped[int | None] = mapped_column(SmallInteger)
     instrument: Mapped[str] = mapped_column(String(10))
     source: Mapped[str] = mapped_column(String(40))
+    #: the UTC offset (minutes east) the answer was given with: its local date is the day it
+    #: counts on (detect.phq9_rules.answered_on); null when it named none (then UTC)
+    utc_offset_min: Mapped[int | None]
     created_at: Mapped[datetime]
 
 

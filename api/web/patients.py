@@ -24,6 +24,7 @@ from api.store import Alert, Upload
 from api.web.context import PageDep
 from api.web.render import render
 from detect import DEFAULT, change_points
+from detect.phq9_rules import answered_on
 
 router = APIRouter(prefix="/inbox/patients", include_in_schema=False)
 
@@ -84,9 +85,7 @@ def patient_page(patient_id: str, page: PageDep, days: str = "180") -> HTMLRespo
 def timeline_figure(session: Session, *, patient_id: str, start: date, alerts: list[Alert]) -> str:
     """The report's timeline SVG for one stored patient from ``start`` on."""
     nights = load_nights(session, patient_ids=[patient_id], start=start)
-    phq9 = load_phq9(session, patient_ids=[patient_id]).filter(
-        pl.col("answered_at").dt.date() >= start
-    )
+    phq9 = load_phq9(session, patient_ids=[patient_id]).filter(answered_on() >= start)
     changes = change_points(nights, DEFAULT) if nights.height else empty(CHANGE_POINTS)
     shown = [a for a in alerts if a.fired_on >= start]
     rows = [tuple(alert_shape(a, fields=tuple(ALERTS)).values()) for a in shown]

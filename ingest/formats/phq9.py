@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -39,7 +40,7 @@ import polars as pl
 from ingest.archive import Member
 from ingest.errors import InvalidValueError, MalformedFileError
 from ingest.formats import Format, ParseOptions, phq9_fhir
-from ingest.phq9 import finish, parse_answered_at, raw_frame, whole_number
+from ingest.phq9 import finish, parse_answer_time, raw_frame, whole_number
 from ingest.schema import PHQ9_ITEMS
 
 NHANES_ITEMS = {f"DPQ0{i}0": f"item_{i}" for i in range(1, 10)}
@@ -93,11 +94,13 @@ def _json_row(obj: Any, record: str, file: str, options: ParseOptions) -> dict[s
     row: dict[str, object] = {
         item: whole_number(answers.get(item), file, record, item) for item in PHQ9_ITEMS
     }
+    answered_at, offset = parse_answer_time(obj.get("answered_at"), file, record, "answered_at")
     return {
         **row,
         "record": record,
         "patient_id": options.patient_id or str(obj.get("patient_id") or ""),
-        "answered_at": parse_answered_at(obj.get("answered_at"), file, record, "answered_at"),
+        "answered_at": answered_at,
+        "utc_offset_min": offset,
         "total": whole_number(obj.get("total"), file, record, "total"),
         "difficulty": whole_number(obj.get("difficulty"), file, record, "difficulty"),
         "instrument": str(instrument).lower(),
@@ -170,10 +173,12 @@ def parse_csv(member: Member, options: ParseOptions) -> pl.DataFrame:
     frame = _numbers(frame, numeric, file)
     default_instrument = "phq9" if "item_9" in frame.columns else "phq8"
     # strict ISO parsing with an error naming the line; PHQ-9 tables are small
-    stamps = [
-        parse_answered_at(text, file, f"line {line}", "answered_at")
-        for line, text in frame.select("line", "answered_at").iter_rows()
-    ]
+    stamps: list[datetime] = []
+    offsets: list[int | None] = []
+    for line, text in frame.select("line", "answered_at").iter_rows():
+        stamp, offset = parse_answer_time(text, file, f"line {line}", "answered_at")
+        stamps.append(stamp)
+        offsets.append(offset)
     raw = frame.select(
         pl.format("line {}", "line").alias("record"),
         (
@@ -194,6 +199,7 @@ def parse_csv(member: Member, options: ParseOptions) -> pl.DataFrame:
             else pl.lit(default_instrument)
         ).alias("instrument"),
         pl.lit("phq9_csv").alias("source"),
+        pl.Series("utc_offset_min", offsets, dtype=pl.Int32),
     )
     return finish(raw.cast(raw_frame([]).schema), file)
 
@@ -239,6 +245,7 @@ def parse_nhanes(member: Member, options: ParseOptions) -> pl.DataFrame:
         pl.lit(None, pl.Int64).alias("total"),
         pl.lit("phq9").alias("instrument"),
         pl.lit("nhanes_dpq").alias("source"),
+        pl.lit(None, pl.Int32).alias("utc_offset_min"),
     )
     return finish(raw, file)
 

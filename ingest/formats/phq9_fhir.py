@@ -47,7 +47,7 @@ from ingest.phq9 import (
     PANEL_LOINC,
     TOTAL_LOINC,
     finish,
-    parse_answered_at,
+    parse_answer_time,
     raw_frame,
     whole_number,
 )
@@ -325,10 +325,12 @@ def _entry(res: dict[str, Any], url: str, record: str, ctx: _Context) -> dict[st
         when, when_field = _observation_time(res), "effectiveDateTime"
     if not values:
         return None  # a response to another questionnaire
+    answered_at, offset = parse_answer_time(when, ctx.file, record, when_field)
     return {
         "record": record,
         "patient_id": ctx.options.patient_id or _subject(res),
-        "answered_at": parse_answered_at(when, ctx.file, record, when_field),
+        "answered_at": answered_at,
+        "utc_offset_min": offset,
         **{item: values.get(item) for item in PHQ9_ITEMS},
         "total": values.get("total"),
         "difficulty": values.get("difficulty"),

@@ -15,13 +15,18 @@ from simulate.writers.records import local_iso
 
 
 def _local_stamps(entries: pl.DataFrame, offsets: pl.DataFrame) -> list[str]:
-    """``answered_at`` in local time with its offset; ``offsets`` has date, utc_offset_min
-    (the offset at local noon of each date; answers are given in the daytime)."""
+    """``answered_at`` in local time with its offset: the entry's own (``utc_offset_min``), else
+    from ``offsets`` (date, utc_offset_min: the offset at local noon of each date; answers are
+    given in the daytime)."""
     by_date: dict[date, int] = dict(
         zip(offsets["date"].to_list(), offsets["utc_offset_min"].to_list(), strict=True)
     )
     stamps = []
-    for moment in entries["answered_at"]:
+    own = entries.get_column("utc_offset_min", default=pl.repeat(None, entries.height, eager=True))
+    for moment, given in zip(entries["answered_at"], own, strict=True):
+        if given is not None:
+            stamps.append(local_iso(moment, int(given)))
+            continue
         offset = by_date.get(moment.date(), 0)
         # the UTC date may be the local day before or after: settle on the local date's offset
         local_day = (moment + timedelta(minutes=offset)).date()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -169,3 +170,27 @@ def test_an_answer_a_minute_ahead_of_the_server_clock_is_accepted(
         "/v1/patients/p1/phq9", content=_answers(ahead, [0] * 9), headers=world.auth(world.p1)
     )
     assert response.status_code == 201, response.text
+
+
+def test_an_answer_late_in_the_evening_in_los_angeles_counts_on_that_evenings_date(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """23:30 on 1 March at UTC-8 is 07:30 on 2 March in UTC: the care team is told of the
+    answer of 1 March, the patient's own date, and the stored entry keeps its offset."""
+    response = client.post(
+        "/v1/patients/p1/phq9",
+        content=_answers("2026-03-01T23:30:00-08:00", NEARLY_EVERY_DAY),
+        headers=world.auth(world.coord_a),
+    )
+    assert response.status_code == 201
+    [opened] = response.json()["alerts"]
+    alert = client.get(f"/v1/alerts/{opened['id']}", headers=world.auth(world.coord_a)).json()
+    assert alert["fired_on"] == "2026-03-01"
+    assert "01 Mar 2026" in alert["explanation"]
+    with transaction(make_session_factory(engine)) as s:
+        [entry] = s.scalars(select(Phq9Entry)).all()
+        assert entry.utc_offset_min == -480
+        # the detection run of that local day finds it again (and opens nothing new)
+        assert run_detection(UnitOfWork(s), day=date(2026, 3, 1), patient_ids=["p1"], now=T0) == []
+        opened = s.scalars(select(Alert)).all()
+        assert [(a.kind, a.fired_on) for a in opened] == [("phq9_safety", date(2026, 3, 1))]

@@ -129,3 +129,33 @@ def test_the_relapse_sentence_is_plain() -> None:
         "and after remission (a total below 5)."
     )
     assert signal.detector_version == DEFAULT.version
+
+
+@pytest.mark.parametrize(
+    ("answered_at", "offset", "local_day"),
+    [
+        # 23:30 on 1 March in Los Angeles is 07:30 on 2 March in UTC
+        (datetime(2026, 3, 2, 7, 30, tzinfo=UTC), -480, "2026-03-01"),
+        # 00:30 on 2 March in Auckland (summer, UTC+13) is 11:30 on 1 March in UTC
+        (datetime(2026, 3, 1, 11, 30, tzinfo=UTC), 780, "2026-03-02"),
+        # without an offset the UTC date
+        (datetime(2026, 3, 1, 11, 30, tzinfo=UTC), None, "2026-03-01"),
+    ],
+)
+def test_an_answer_counts_on_the_patients_local_date(
+    answered_at: datetime, offset: int | None, local_day: str
+) -> None:
+    entry = entries([1, 1, 1, 1, 0, 0, 0, 0, 2]).with_columns(
+        pl.lit(answered_at).alias("answered_at"), pl.lit(offset, pl.Int32).alias("utc_offset_min")
+    )
+    [safety] = phq9_submission_signals(entry, entry.clear())
+    assert safety.kind == "phq9_safety"
+    assert safety.fired_on.isoformat() == local_day
+    assert safety.window_start.isoformat() == local_day
+    assert f"{safety.fired_on:%d %b %Y}" in safety.explanation
+    # the day's judgement finds it on that local day and on no other
+    nights = pl.DataFrame(schema=NIGHTS)
+    day = safety.fired_on
+    assert [s.kind for s in detect_day(nights, entry, day)] == ["phq9_safety"]
+    assert detect_day(nights, entry, day - timedelta(days=1)) == []
+    assert detect_day(nights, entry, day + timedelta(days=1)) == []

@@ -287,3 +287,30 @@ def test_the_order_of_fhir_items_never_matters(rng: random.Random) -> None:
     entry = load(json.dumps(response).encode(), display="qr.json").phq9.row(0, named=True)
     assert items(entry) == [2, 2, 2, 2, 1, 1, 2, 1, 1]
     assert (entry["total"], entry["difficulty"]) == (14, 1)
+
+
+def test_an_answer_keeps_the_offset_it_was_given_with(tmp_path: Path) -> None:
+    """The instant is stored in UTC; the offset says which local date the answer was on."""
+    (tmp_path / "phq9.csv").write_text(
+        "answered_at,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,item_9\n"
+        "2026-03-01T23:30:00-08:00,1,1,1,1,0,0,0,0,0\n"
+        "2026-03-02T00:30:00+13:00,1,1,1,1,0,0,0,0,0\n"
+        "2026-03-03T09:00:00Z,1,1,1,1,0,0,0,0,0\n"
+    )
+    (tmp_path / "more.json").write_text(
+        json.dumps(
+            [
+                {"answered_at": "2026-03-04T22:45:00-05:00", "items": [0] * 9},
+                {"answered_at": "2026-03-05", "items": [0] * 9},
+            ]
+        )
+    )
+    csv = load(tmp_path / "phq9.csv").phq9.sort("answered_at")
+    assert csv.select("answered_at", "utc_offset_min").rows() == [
+        (datetime(2026, 3, 1, 11, 30, tzinfo=UTC), 780),
+        (datetime(2026, 3, 2, 7, 30, tzinfo=UTC), -480),
+        (datetime(2026, 3, 3, 9, 0, tzinfo=UTC), 0),
+    ]
+    answers = load(tmp_path / "more.json").phq9
+    # a bare date names no clock: no offset, its day is that date
+    assert answers["utc_offset_min"].to_list() == [-300, None]

@@ -152,7 +152,7 @@ class Scheduler:
         return len(
             run_job(
                 self.factory,
-                lambda work: run_detection(work, day=now.date(), now=now),
+                lambda work: run_detection(work, now=now),
                 clock=self.clock,
                 public_url=self.settings.public_url,
                 outbound=self.outbound,

@@ -1,17 +1,26 @@
-"""Detection over stored data: detect.detect_day on the nights and PHQ-9 of some patients."""
+"""Detection over stored data: detect.detect_day on the nights and PHQ-9 of some patients.
+
+Which day is judged: a night belongs to the local date it ends on (ingest.nights), so the
+scheduler's runs judge each patient's **last complete local night**, not the UTC date: the
+night of local date D is complete once it has arrived, and at local noon of D at the latest
+(``NIGHT_COMPLETE_AFTER``). At the 03:00 UTC run a patient in Los Angeles (19:00 the day before)
+is judged on the night that ended that morning, one in Auckland (16:00) on the night that ended
+today, one in London (03:00, still asleep) on last night but one. The offset is that of the
+patient's latest night that has one; a patient with none is taken to live at UTC.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.services.alerts import open_alert
 from api.services.nights import load_nights
 from api.services.phq9 import load_phq9, phq9_window_start
-from api.store import Alert, Patient
+from api.store import Alert, Night, Patient
 from api.unit_of_work import UnitOfWork
 from detect import DEFAULT, DetectConfig, detect_day
 from detect.cube import needed_columns
@@ -20,6 +29,10 @@ from detect.cube import needed_columns
 BATCH = 500
 #: the furthest a local clock runs ahead of UTC (Kiribati, UTC+14)
 MAX_AHEAD_OF_UTC = timedelta(hours=14)
+#: a night of local date D is complete by local noon of D at the latest (woken, synced)
+NIGHT_COMPLETE_AFTER = timedelta(hours=12)
+#: patients per query of their latest night (well under any bound-parameter limit)
+OFFSET_CHUNK = 900
 #: patients per UPDATE when the due marks are cleared (well under any bound-parameter limit)
 CLEAR_CHUNK = 900
 
@@ -37,13 +50,14 @@ def lookback_days(config: DetectConfig) -> int:
 def run_detection(
     work: UnitOfWork,
     *,
-    day: date,
+    day: date | None = None,
     now: datetime,
     patient_ids: list[str] | None = None,
     config: DetectConfig = DEFAULT,
 ) -> list[Alert]:
-    """Judges ``day`` for these patients (None: every patient) and opens the alerts, one active
-    alert per patient and kind; returns the alerts newly opened.
+    """Judges ``day`` (None: each patient's last complete local night, see the module) for
+    these patients (None: every patient) and opens the alerts, one active alert per patient
+    and kind; returns the alerts newly opened.
 
     Reads only the nights and PHQ-9 entries the judgement depends on (``lookback_days``,
     ``phq9_window_start``), not each patient's whole history."""
@@ -51,6 +65,61 @@ def run_detection(
     everyone = list(session.scalars(select(Patient.id).order_by(Patient.id)))
     if patient_ids is None:
         patient_ids = everyone
+    if day is None:
+        groups = last_complete_nights(session, patient_ids, now=now, config=config)
+    else:
+        groups = {day: patient_ids}
+    opened: list[Alert] = []
+    for judged_day, ids in sorted(groups.items()):
+        opened += _judge_day(work, judged_day, ids, everyone, now=now, config=config)
+    return opened
+
+
+def last_complete_nights(
+    session: Session, patient_ids: list[str], *, now: datetime, config: DetectConfig
+) -> dict[date, list[str]]:
+    """The patients grouped by their last complete local night at ``now`` (see the module):
+    the local date at ``now - NIGHT_COMPLETE_AFTER``, or today's local date once that night
+    has arrived."""
+    since = now.date() - timedelta(days=lookback_days(config))
+    latest: dict[str, tuple[date, int]] = {}
+    for lo in range(0, len(patient_ids), OFFSET_CHUNK):
+        chunk = patient_ids[lo : lo + OFFSET_CHUNK]
+        last = (
+            select(Night.patient_id, func.max(Night.date).label("date"))
+            .where(
+                Night.patient_id.in_(chunk),
+                Night.date >= since,
+                Night.utc_offset_min.is_not(None),
+            )
+            .group_by(Night.patient_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Night.patient_id, Night.date, Night.utc_offset_min).join(
+                last, (Night.patient_id == last.c.patient_id) & (Night.date == last.c.date)
+            )
+        )
+        latest |= {pid: (night, offset or 0) for pid, night, offset in rows}
+    groups: dict[date, list[str]] = {}
+    for pid in patient_ids:
+        arrived, offset = latest.get(pid, (date.min, 0))
+        local_now = now + timedelta(minutes=offset)
+        judged = max((local_now - NIGHT_COMPLETE_AFTER).date(), min(arrived, local_now.date()))
+        groups.setdefault(judged, []).append(pid)
+    return groups
+
+
+def _judge_day(
+    work: UnitOfWork,
+    day: date,
+    patient_ids: list[str],
+    everyone: list[str],
+    *,
+    now: datetime,
+    config: DetectConfig,
+) -> list[Alert]:
+    session = work.session
     opened: list[Alert] = []
     for lo in range(0, len(patient_ids), BATCH):
         batch = patient_ids[lo : lo + BATCH]
@@ -100,16 +169,15 @@ def detection_inputs(
 def run_due_detection(
     work: UnitOfWork, *, now: datetime, config: DetectConfig = DEFAULT
 ) -> list[Alert]:
-    """Detection for the patients whose data changed since it last ran, judged on today (UTC)."""
+    """Detection for the patients whose data changed since it last ran, each judged on their
+    last complete local night."""
     session = work.session
     due = session.execute(
         select(Patient.id, Patient.detection_due_at).where(Patient.detection_due_at.is_not(None))
     ).all()
     if not due:
         return []
-    opened = run_detection(
-        work, day=now.date(), patient_ids=[pid for pid, _ in due], now=now, config=config
-    )
+    opened = run_detection(work, patient_ids=[pid for pid, _ in due], now=now, config=config)
     # one UPDATE per distinct mark (a replayed day has one; the live service a few), each over
     # its patients in chunks; a mark set while this ran is newer and stays for the next run
     by_mark: dict[datetime | None, list[str]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-DETECTOR_VERSION = "2026.12.1"
+DETECTOR_VERSION = "2026.12.2"
 
 #: which way a metric moves when depression worsens; "both" means either way counts
 Depressive = Literal["up", "down", "both"]
@@ -44,7 +44,10 @@ class Channel:
 #: - night-to-night irregularity 30 min more than usual: the nightly midpoint jumps by half
 #:   an hour more, on the median night. It only supports another change: derived from the
 #:   timing itself, one odd night makes two large jumps, so alone it is no change of the person;
-#: - HRV 15%: nightly RMSSD/SDNN vary by 10-15% around a person's mean;
+#: - HRV 10%: nightly RMSSD/SDNN vary by 10-15% around a person's mean, but the change is a
+#:   median over a week or more of nights, whose week-to-week swing is a few percent; a
+#:   sustained fall by a tenth is about twice that (15%, used before, missed falls of one
+#:   to two SDs that the simulated relapses show);
 #: - resting heart rate 3 bpm: wearables' resting HR varies by 1-2 bpm from week to week,
 #:   and 3 bpm is the rise reported with illness, stress and depressive episodes;
 #: - steps 30%: a loss of a third of the day's movement, beyond weekday and weather swings.
@@ -52,8 +55,8 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("sleep_total_min", "sleep_duration", "both", 20.0, 45.0),
     Channel("sleep_midpoint_min", "sleep_timing", "both", 15.0, 60.0),
     Channel("sleep_irregularity_min", "sleep_irregularity", "up", 10.0, 30.0, supporting=True),
-    Channel("hrv_rmssd_ms", "hrv", "down", 2.0, 0.15, relative=True),
-    Channel("hrv_sdnn_ms", "hrv", "down", 2.0, 0.15, relative=True),
+    Channel("hrv_rmssd_ms", "hrv", "down", 2.0, 0.10, relative=True),
+    Channel("hrv_sdnn_ms", "hrv", "down", 2.0, 0.10, relative=True),
     Channel("resting_hr_bpm", "resting_hr", "up", 1.0, 3.0),
     Channel("steps", "steps", "down", 400.0, 0.30, relative=True),
 )
@@ -107,6 +110,13 @@ class DetectConfig:
     #: a change is measured over at least this many nights (from the shift's onset, or the
     #: last week when the shift is younger): a few odd nights are not a change of the person
     min_shift_nights: int = 7
+    #: and an alert needs a change that has lasted this many nights, its onset (where the
+    #: CUSUM's current excursion began) that far back: a weekend of short nights or a week of
+    #: a cold that the next nights undo is not yet a change of the person, while the sleep,
+    #: activity and heart changes that precede a depressive relapse are sustained (the
+    #: DSM-5 asks for symptoms nearly every day for two weeks). A younger change waits; if it
+    #: holds it fires a day or so later
+    persist_nights: int = 7
     #: the sentence says on how many nights a metric rests when it has data on fewer than
     #: this share of the shift's nights
     thin_share: float = 0.6
@@ -139,6 +149,10 @@ class DetectConfig:
     #: gap_history_nights; a source that comes and goes (HRV on some watches) is not announced
     #: each time it dips
     gap_regular_share: float = 0.75
+    #: while sleep still arrives (passive judgement goes on), another measure is silent only
+    #: once missing on each of the last this many nights: one that comes back every other
+    #: night (a resting heart rate the vendor skips on some days) is not an alert each time
+    gap_min_run: int = 3
     gap_refractory_days: int = 7
 
     # PHQ-9

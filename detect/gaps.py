@@ -2,7 +2,11 @@
 
 Each watched source (sleep, resting heart rate, HRV, steps) is **silent** on a judged day when
 fewer than ``gap_min_nights`` of its last ``gap_window`` nights have it, although it was a
-regular one before: present on at least ``gap_regular_share`` of the ``gap_history_nights``
+regular one before (below); while sleep still arrives, another measure is silent only once it
+has stopped, missing on each of the last ``gap_min_run`` nights: passive judgement goes on, and
+a resting heart rate the vendor skips every other day is not news each time. When sleep is
+sparse, every sparse source is named with it, since passive judgement pauses.
+Regular means present on at least ``gap_regular_share`` of the ``gap_history_nights``
 nights before that week (someone who never wore the watch to bed is not told every week that
 sleep is missing, nor is a source that comes and goes each time it dips).
 A silent day of any source is a data-gap day; the first of an episode raises one ``data_gap``
@@ -63,11 +67,14 @@ def silence(present: np.ndarray, judged: range, config: DetectConfig) -> Silence
     recent = _windowed(present, days, w, 0)
     earlier = _windowed(present, days, config.gap_history_nights, w)
     regular = earlier >= config.gap_regular_share * config.gap_history_nights
-    silent = (recent < config.gap_min_nights) & regular
-    sleep_before = _windowed(present[..., 0], days, config.history_nights - w, w)
-    sleep_gap = (recent[..., 0] < config.gap_min_nights) & (sleep_before > 0)
     index = np.where(present, np.arange(present.shape[1])[None, :, None], -1)
     last_seen = np.maximum.accumulate(index, axis=1)[:, days]
+    sparse = (recent < config.gap_min_nights) & regular
+    # while sleep still arrives, a measure that dips is announced only once it has stopped
+    stopped = days[None, :, None] - last_seen >= config.gap_min_run
+    silent = sparse & (stopped | sparse[..., :1])
+    sleep_before = _windowed(present[..., 0], days, config.history_nights - w, w)
+    sleep_gap = (recent[..., 0] < config.gap_min_nights) & (sleep_before > 0)
     return Silence(sleep_gap, silent, last_seen, regular, recent)
 
 

@@ -110,7 +110,8 @@ class Judged:
 def judge(
     raw: np.ndarray, adjusted: np.ndarray, gap: np.ndarray, days: range, config: DetectConfig
 ) -> Judged:
-    """Fused CUSUM alarms on ``days``, kept only where a metric's change is worth a call."""
+    """Fused CUSUM alarms on ``days``, kept only where a metric's change is worth a call and
+    has lasted ``persist_nights``."""
     history = channel_history(adjusted, days, config)
     fused = fuse(history, gap, config)
     p, j = np.nonzero(fused.rank)
@@ -126,7 +127,8 @@ def judge(
             config,
         )
         rank = fused.rank.copy()
-        quiet = ~eff.raises(config)
+        lasted = config.evidence_nights - fused.onset[p, j].astype(np.int64)
+        quiet = ~eff.raises(config) | (lasted < config.persist_nights)
         rank[p[quiet], j[quiet]] = 0
         fused = replace(fused, rank=rank)
     return Judged(raw, adjusted, days, history, fused)

@@ -123,10 +123,12 @@ def test_a_shift_the_whole_cohort_shares_is_the_calendar_not_each_patient() -> N
 
 def test_a_change_smaller_than_worth_a_call_raises_nothing() -> None:
     # a very regular person (resting HR SD 0.5 bpm) whose resting HR rises by 1.5 bpm: clear
-    # against their noise, but less than the 3 bpm a coordinator would call about
+    # against their noise, but less than the 3 bpm a coordinator would call about (the other
+    # measures left out: only the heart is judged)
     frame = nights(6, ONSET + 40, seed=16, shift={"resting_hr_bpm": 0.6}, onset=ONSET)
     frame = frame.with_columns(
-        pl.col("resting_hr_bpm") * 0.2 + 48, pl.lit(None, pl.Float64).alias("sleep_total_min")
+        pl.col("resting_hr_bpm") * 0.2 + 48,
+        *(pl.lit(None, pl.Float64).alias(c) for c in ("sleep_total_min", "hrv_rmssd_ms")),
     )
     signals = detect_range(frame, no_phq9(), START, START + timedelta(days=ONSET + 39), ALONE)
     assert not [s for s in signals if s.kind == "passive_change"]
@@ -155,3 +157,47 @@ def test_a_patient_judged_beside_the_others_gets_the_signals_of_the_whole_run() 
     alone = detect_range(everyone, no_phq9(), first, last, judged={"p003"})
     assert alone == whole
     assert {s.patient_id for s in alone} <= {"p003"}
+
+
+def test_a_change_alerts_only_once_it_has_lasted_a_week() -> None:
+    # a steady sleeper (7 h, give or take 5 min) who sleeps 5 h from one night on: without the
+    # persistence rule the alert comes on the fourth short night; with it, once the shift (from
+    # where the CUSUM's excursion began, here the night before) has lasted a week
+    frame = nights(4, ONSET + 40, seed=21)
+    night = pl.int_range(pl.len()).over("patient_id")
+    minutes = pl.when(night >= ONSET).then(300.0).otherwise(420.0 + 5.0 * (night % 3 - 1))
+    frame = frame.with_columns(
+        minutes.alias("sleep_total_min"),
+        minutes.alias("sleep_main_min"),
+        *(pl.lit(None, pl.Float64).alias(c) for c in ("hrv_rmssd_ms", "resting_hr_bpm", "steps")),
+    )
+    eager = replace(ALONE, persist_nights=0)
+    first, last = START, START + timedelta(days=ONSET + 39)
+    for config, earliest in ((eager, 3), (ALONE, ALONE.persist_nights - 2)):
+        signals = [s for s in detect_range(frame, no_phq9(), first, last, config)]
+        delays = {(s.fired_on - START).days - ONSET for s in signals}
+        assert len({s.patient_id for s in signals}) == 4
+        assert min(delays) == earliest
+
+
+def test_a_measure_that_comes_back_every_other_night_is_no_data_gap() -> None:
+    # resting heart rate skipped on alternate nights while sleep arrives every night: worn,
+    # not silent; the same measure missing three nights in a row has stopped
+    frame = nights(1, 150, seed=42)
+    day = pl.int_range(pl.len())
+    alternate = frame.with_columns(
+        pl.when((day >= 120) & (day % 2 == 1))
+        .then(None)
+        .otherwise(pl.col("resting_hr_bpm"))
+        .alias("resting_hr_bpm")
+    ).with_columns(has_resting_hr=pl.col("resting_hr_bpm").is_not_null())
+    first, last = START + timedelta(days=110), START + timedelta(days=149)
+    signals = detect_range(alternate, no_phq9(), first, last, ALONE)
+    assert not [s for s in signals if s.kind == "data_gap"]
+    stopped = frame.with_columns(
+        pl.when(day >= 120).then(None).otherwise(pl.col("resting_hr_bpm")).alias("resting_hr_bpm")
+    ).with_columns(has_resting_hr=pl.col("resting_hr_bpm").is_not_null())
+    [gap] = [
+        s for s in detect_range(stopped, no_phq9(), first, last, ALONE) if s.kind == "data_gap"
+    ]
+    assert gap.explanation.startswith("No resting heart rate data since")

@@ -52,6 +52,7 @@ from datetime import timedelta
 import polars as pl
 
 from ingest.duplicates import without_exact_duplicates
+from ingest.local_time import in_minutes, local_clock, local_date
 from ingest.reported_sleep import SLEEP_COLUMNS, with_vendor_totals
 from ingest.schema import ASLEEP_METRICS, NIGHTS, SAMPLES, empty, validate
 
@@ -72,7 +73,6 @@ NIGHTS_METRICS = ASLEEP_METRICS | {
 _DAY = timedelta(hours=24)
 #: who recorded a sleep record: a source and a device
 RECORDER = pl.col("source") + "/" + pl.col("device").fill_null("")
-_MINUTE_US = 60_000_000
 
 
 def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
@@ -85,7 +85,7 @@ def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
     if samples.is_empty():
         return empty(NIGHTS)
     samples = samples.with_columns(
-        local_date=_local(pl.col("start"), pl.col("utc_offset_min")).dt.date(),
+        local_date=local_date(pl.col("start"), pl.col("utc_offset_min")),
     )
     # ties broken on the offset itself, so that the order of the records never matters
     offsets = samples.select("patient_id", "start", "utc_offset_min").sort(
@@ -119,15 +119,6 @@ def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
     return validate(frame.sort("patient_id", "date").select(list(NIGHTS)), NIGHTS, "nights")
 
 
-def _local(utc: pl.Expr, offset_min: pl.Expr) -> pl.Expr:
-    """Naive local wall-clock time of a UTC instant."""
-    return utc.dt.replace_time_zone(None) + pl.duration(minutes=offset_min)
-
-
-def _minutes(expr: pl.Expr) -> pl.Expr:
-    return expr.dt.total_microseconds() / _MINUTE_US
-
-
 def _cluster(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """Label each interval with its union segment (``seg``) and its period (``period``) within
     ``by``: a new segment starts after a gap of any length, a new period after a gap longer than
@@ -157,7 +148,7 @@ def _periods(labelled: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         .alias("start_offset_min"),
         pl.col("start").min(),
         pl.col("end").max(),
-        _minutes(pl.col("end") - pl.col("start")).sum().alias("asleep_min"),
+        in_minutes(pl.col("end") - pl.col("start")).sum().alias("asleep_min"),
         pl.col("staged").any(),
     )
 
@@ -177,7 +168,7 @@ def _end_dates(periods: pl.DataFrame, offsets: pl.DataFrame) -> pl.DataFrame:
         .drop("offset_at")
     )
     return with_offset.with_columns(
-        date=_local(pl.col("end"), pl.col("end_offset_min")).dt.date(),
+        date=local_date(pl.col("end"), pl.col("end_offset_min")),
     )
 
 
@@ -225,10 +216,10 @@ def _sleep_features(
         )
     )
     noon_before = pl.col("date").cast(pl.Datetime("us")) - pl.duration(hours=12)
-    onset = _minutes(_local(pl.col("main_start"), pl.col("start_offset_min")) - noon_before)
+    onset = in_minutes(local_clock(pl.col("main_start"), pl.col("start_offset_min")) - noon_before)
     main = main.with_columns(sleep_onset_min=onset).with_columns(
         sleep_midpoint_min=pl.col("sleep_onset_min")
-        + _minutes(pl.col("main_end") - pl.col("main_start")) / 2
+        + in_minutes(pl.col("main_end") - pl.col("main_start")) / 2
     )
     in_bed = _in_bed_minutes(intervals, periods, samples, sources)
     return (
@@ -280,7 +271,7 @@ def _in_bed_minutes(
         .agg(pl.col("start").min(), pl.col("end").max())
     )
     minutes = segments.group_by("patient_id", "date").agg(
-        _minutes(pl.col("end") - pl.col("start")).sum().alias("in_bed_min")
+        in_minutes(pl.col("end") - pl.col("start")).sum().alias("in_bed_min")
     )
     return minutes.join(matched.select("patient_id", "date").unique(), on=["patient_id", "date"])
 
@@ -352,7 +343,7 @@ def _steps(samples: pl.DataFrame) -> pl.DataFrame:
         .group_by("patient_id", "date")
         .agg(pl.col("value").max().alias("daily"))
     )
-    hour = _local(pl.col("start"), pl.col("utc_offset_min")).dt.truncate("1h").alias("hour")
+    hour = local_clock(pl.col("start"), pl.col("utc_offset_min")).dt.truncate("1h").alias("hour")
     timed = (
         steps.filter(~_is_daily())
         .group_by(*by_day, hour, "source", "device")

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import polars as pl
 
-_MINUTE_US = 60_000_000
+from ingest.local_time import in_minutes, local_date
+
 SLEEP_COLUMNS = (
     "sleep_total_min",
     "sleep_main_min",
@@ -34,10 +35,6 @@ SLEEP_COLUMNS = (
     "sleep_source",
     "utc_offset_min",
 )
-
-
-def _local_date(utc: pl.Expr, offset_min: pl.Expr) -> pl.Expr:
-    return (utc.dt.replace_time_zone(None) + pl.duration(minutes=offset_min)).dt.date()
 
 
 def _sessions(samples: pl.DataFrame) -> pl.DataFrame:
@@ -56,7 +53,7 @@ def _sessions(samples: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("value", "end", descending=True)
         .unique(["patient_id", "recorder", "cluster"], keep="first")
-        .with_columns(date=_local_date(pl.col("end"), pl.col("utc_offset_min")))
+        .with_columns(date=local_date(pl.col("end"), pl.col("utc_offset_min")))
     )
 
 
@@ -107,9 +104,7 @@ def _intervals_outside(intervals: pl.DataFrame, sessions: pl.DataFrame) -> pl.Da
         .agg(pl.col("start").min(), pl.col("end").max())
     )
     other = segments.group_by("patient_id", "date").agg(
-        ((pl.col("end") - pl.col("start")).dt.total_microseconds() / _MINUTE_US)
-        .sum()
-        .alias("other_min")
+        in_minutes(pl.col("end") - pl.col("start")).sum().alias("other_min")
     )
     touched = matched.group_by("patient_id", "date").agg(pl.col("inside").any())
     return touched.join(other, on=["patient_id", "date"], how="left")

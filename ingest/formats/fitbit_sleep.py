@@ -52,6 +52,7 @@ from ingest.formats.vendor_records import (
     named,
     utc,
 )
+from ingest.local_time import local_clock
 from ingest.read_report import SkipLog
 
 SOURCE = "fitbit"
@@ -210,8 +211,8 @@ def parse_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
     logs = json_log_spans(options.siblings)
     if logs.height:
         local = kept.with_columns(
-            ls=pl.col("start").dt.replace_time_zone(None) + pl.duration(minutes="start_offset"),
-            le=pl.col("end").dt.replace_time_zone(None) + pl.duration(minutes="start_offset"),
+            ls=local_clock(pl.col("start"), "start_offset"),
+            le=local_clock(pl.col("end"), "start_offset"),
         )
         logs = logs.rename({"start": "log_start", "end": "log_end"})
         overlaps = (pl.col("ls") < pl.col("log_end"), pl.col("le") > pl.col("log_start"))

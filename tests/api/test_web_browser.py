@@ -5,8 +5,6 @@ Skipped with the reason when Chromium or Playwright is absent (CI installs Chrom
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,18 +24,9 @@ from api.services.phq9 import submit_phq9
 from api.settings import Settings
 from api.unit_of_work import unit_of_work
 from tests.api.serve_data import nights_frame, phq9_frame, signal
+from tests.browser import CHROMIUM, LAUNCH_ARGS, served
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "api/web/static/vendor/axe-core/axe.min.js"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 if not CHROMIUM.is_file():
     pytest.skip(
@@ -102,21 +91,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = Settings(
         database_url=url, run_worker=False, run_scheduler=False, spool_dir=folder / "spool"
     )
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the server did not start")
-        threading.Event().wait(0.05)
-    try:
-        yield Site(f"http://127.0.0.1:{listener.getsockname()[1]}", coord_a, coord_b, item9)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
+    with served(create_app(settings)) as url:
+        yield Site(url, coord_a, coord_b, item9)
 
 
 @pytest.fixture(scope="module")

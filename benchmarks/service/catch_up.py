@@ -19,7 +19,7 @@ import json
 import random
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -30,16 +30,14 @@ from api.db import make_engine, make_session_factory, transaction
 from api.migrations import upgrade
 from api.scheduler import Scheduler
 from api.services.alerts import open_alert
-from api.services.patients import create_patient, create_team
 from api.services.phq9_submissions import submit_answers
 from api.settings import Settings
-from api.store.webhooks import Delivery, DeliveryStatus, WebhookEndpoint
+from api.store.webhooks import Delivery, DeliveryStatus
 from api.unit_of_work import unit_of_work
 from api.webhooks.dispatch import Outbound
-from api.webhooks.signing import generate_secret
-from detect.signals import Signal
 from ingest.schema import PHQ9
 from tests.api.webhook_receiver import WebhookReceiver
+from tests.api.webhook_world import add_endpoint, add_patient, add_team, alert_signal
 
 
 def run(*, outage: float, urgent: int, routine: int, limit: float) -> dict[str, object]:
@@ -56,21 +54,18 @@ def run(*, outage: float, urgent: int, routine: int, limit: float) -> dict[str, 
     clock = SystemClock()
     outbound = Outbound.from_settings(settings)
     receiver = WebhookReceiver()  # not started: the outage begins now
+    team_id = add_team(factory, "catch-up", now=clock.now())
+    endpoint = add_endpoint(
+        factory,
+        team_id=team_id,
+        url=receiver.url(),
+        event_types=("alert.opened", "alert.refired"),
+        now=clock.now(),
+    )
     with transaction(factory) as session:
-        team = create_team(session, name="catch-up", now=clock.now())
-        secret = generate_secret()
-        session.add(
-            WebhookEndpoint(
-                team_id=team.id,
-                url=receiver.url(),
-                secret=secret,
-                event_types=["alert.opened", "alert.refired"],
-                created_at=clock.now(),
-            )
-        )
         for number in range(urgent + routine):
-            create_patient(session, patient_id=f"p{number:03d}", team_id=team.id, now=clock.now())
-    receiver.secrets["/hook"] = secret
+            add_patient(session, team_id=team_id, patient_id=f"p{number:03d}", now=clock.now())
+    receiver.secrets["/hook"] = endpoint.secret
     scheduler = Scheduler(engine=engine, factory=factory, settings=settings, clock=clock)
     scheduler.start()
     # the outage begins at a random moment of the delivery job's cycle, as a real one would
@@ -93,7 +88,8 @@ def run(*, outage: float, urgent: int, routine: int, limit: float) -> dict[str, 
                     )
                 else:
                     patient = f"p{urgent + number:03d}"
-                    open_alert(work, signal=_data_gap(patient, clock.now().date()), now=clock.now())
+                    gap = alert_signal(patient, kind="data_gap", on=clock.now().date())
+                    open_alert(work, signal=gap, now=clock.now())
         time.sleep(max(0.0, started + outage - time.monotonic()))
         receiver.start()
         back = time.monotonic()
@@ -142,20 +138,6 @@ def _item_9_answer(now: datetime) -> pl.DataFrame:
         "source": "benchmark",
     }
     return pl.DataFrame([row], schema=PHQ9)
-
-
-def _data_gap(patient_id: str, on: date) -> Signal:
-    return Signal(
-        patient_id=patient_id,
-        kind="data_gap",
-        severity="info",
-        fired_on=on,
-        window_start=on,
-        window_end=on,
-        explanation="No sleep data for 4 nights.",
-        detector="benchmark",
-        detector_version="1",
-    )
 
 
 def main() -> None:

@@ -27,6 +27,14 @@ from detect.signals import Signal
 
 PASSIVE = "passive_change"
 GAP = "data_gap"
+#: one alert a row, as alert load reads it: the first named metric of its sentence, or null
+ALERT_ROWS: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "kind": pl.String(),
+    "severity": pl.String(),
+    "fired_on": pl.Date(),
+    "metric": pl.String(),
+}
 
 
 @dataclass(frozen=True)
@@ -47,19 +55,13 @@ class AlertLoad:
 
 
 def signal_rows(signals: list[Signal]) -> pl.DataFrame:
-    """patient_id, kind, severity, fired_on, metric (the first named metric, or null)."""
+    """Signals as ``ALERT_ROWS``."""
     return pl.DataFrame(
         [
             (s.patient_id, s.kind, s.severity, s.fired_on, s.metrics[0] if s.metrics else None)
             for s in signals
         ],
-        schema={
-            "patient_id": pl.String(),
-            "kind": pl.String(),
-            "severity": pl.String(),
-            "fired_on": pl.Date(),
-            "metric": pl.String(),
-        },
+        schema=ALERT_ROWS,
         orient="row",
     )
 

@@ -14,6 +14,7 @@ against random days (``api.report.evaluation.AlertLoadReport``, rendered by
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +24,7 @@ import typer
 from api.report.evaluation import AlertLoadReport
 from api.report.markdown import alert_load_document
 from detect import DEFAULT, detect_range
-from detect.alert_load import alert_load, signal_rows, wellness_after_alerts
+from detect.alert_load import ALERT_ROWS, alert_load, signal_rows, wellness_after_alerts
 from detect.calendar import calendar_effects
 from ingest.cohort_folder import read_cohort
 
@@ -59,7 +60,7 @@ def read_wellness(cohort: Path, patient_ids: list[str]) -> pl.DataFrame | None:
 
 
 def replay_alerts(path: Path) -> pl.DataFrame:
-    """The alerts a replay wrote (alerts.jsonl) as patient_id, kind, severity, fired_on, metric."""
+    """The alerts a replay wrote (alerts.jsonl) as ``detect.alert_load.ALERT_ROWS``."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return pl.DataFrame(
         [
@@ -67,20 +68,14 @@ def replay_alerts(path: Path) -> pl.DataFrame:
                 r["patient_id"],
                 r["kind"],
                 r["severity"],
-                r["fired_on"],
+                date.fromisoformat(r["fired_on"]),
                 (r.get("metrics") or [None])[0],
             )
             for r in rows
         ],
-        schema={
-            "patient_id": pl.String(),
-            "kind": pl.String(),
-            "severity": pl.String(),
-            "fired_on": pl.String(),
-            "metric": pl.String(),
-        },
+        schema=ALERT_ROWS,
         orient="row",
-    ).with_columns(pl.col("fired_on").str.to_date())
+    )
 
 
 def evaluate_real_command(

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# speed lives in benchmarks: no Hypothesis example fails for taking long on a busy machine
+settings.register_profile("phenowatch", deadline=None)
+settings.load_profile("phenowatch")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

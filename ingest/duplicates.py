@@ -5,8 +5,8 @@ each must count once. ``DataFrame.unique`` does that, but on a few hundred thous
 it needs over 100 MB of scratch memory, which the nights path cannot afford on a decade of data.
 Here every row is hashed to 64 bits first (each column on its own, with its own seed, the hashes
 combined one column at a time, so no row is ever encoded whole), which costs a few bytes a row;
-only rows whose hash repeats are then compared in full, so a hash collision can never drop a
-distinct row.
+repeated hashes are found by sorting them (no hash table over every row), and only rows whose
+hash repeats are then compared in full, so a hash collision can never drop a distinct row.
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ def without_exact_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
     hashes = frame.to_series(0).hash(seed=0)
     for i in range(1, frame.width):
         hashes = hashes ^ frame.to_series(i).hash(seed=i)
-    repeated = hashes.is_duplicated()
-    if not repeated.any():
+    # hashes that repeat, found by sorting them: a hash table over every row would take several
+    # times the memory of the hashes themselves
+    ordered = hashes.sort()
+    repeats = ordered.filter(ordered == ordered.shift(1))
+    if repeats.is_empty():
         return frame
+    repeated = hashes.is_in(repeats.unique().implode())
     rows = frame.with_row_index("_row")
     suspects = rows.filter(repeated)
     later_copies = suspects.filter(~pl.struct(pl.exclude("_row")).is_first_distinct())["_row"]

@@ -135,12 +135,20 @@ def load(
             + ("; ".join(w.sentence() for w in out.warnings) or "none"),
         )
     if reading.samples:
-        samples = pl.concat(reading.samples, rechunk=False)
-        out.samples = without_exact_duplicates(samples).sort("start", "metric")
+        samples = without_exact_duplicates(pl.concat(reading.samples, rechunk=False))
+        reading.samples.clear()
+        out.samples = _sorted(samples, "start", "metric")
     if reading.phq9:
         out.phq9 = pl.concat(reading.phq9).unique(maintain_order=True)
     out.skipped_records = options.skips.warnings()
     return out
+
+
+def _sorted(frame: pl.DataFrame, *by: str) -> pl.DataFrame:
+    """``frame`` sorted by ``by`` (ties in their order), moved one column at a time, so that a
+    decade of samples is never held twice. ``frame`` is emptied."""
+    order = frame.select(pl.arg_sort_by(*by, maintain_order=True)).to_series()
+    return pl.DataFrame([frame.drop_in_place(name).gather(order) for name in list(frame.columns)])
 
 
 class _Reading:

@@ -43,6 +43,11 @@ The rules, written down once:
   ``utc_offset_min`` is the offset at the main period's end, else that of the day's last sample.
 * **Input.** Exact duplicate records count once; records ending before they start, and asleep
   records of no length, are ignored; the order of the records never matters.
+* **Memory.** The work is done a block at a time (``BLOCK_ROWS`` samples): the figures of a
+  date from blocks of whole local dates, sleep from blocks cut where nobody's sleep records come
+  within ``PERIOD_GAP_MIN`` of the cut and the dates on either side differ. Only the samples
+  themselves and one block's working data are held at once, and the result is the same as in
+  one block (a date whose sleep still lands in two blocks sends sleep back to one block).
 """
 
 from __future__ import annotations
@@ -70,40 +75,37 @@ NIGHTS_METRICS = ASLEEP_METRICS | {
     "steps",
 }
 
+#: how many samples the builder works on at once: a block of whole local dates for the figures
+#: of a date, a block of whole sleeps for sleep. Years of records then need the working memory
+#: of one block, not of all of them; the nights are the same for any block size.
+BLOCK_ROWS = 20_000
+
 _DAY = timedelta(hours=24)
 #: who recorded a sleep record: a source and a device
 RECORDER = pl.col("source") + "/" + pl.col("device").fill_null("")
 
 
-def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
+def build_nights(samples: pl.DataFrame, *, block_rows: int = BLOCK_ROWS) -> pl.DataFrame:
     """One row per patient per local date, exactly the ``ingest.schema.NIGHTS`` schema.
 
-    ``samples`` must have the ``ingest.schema.SAMPLES`` schema (SchemaError otherwise)."""
-    samples = without_exact_duplicates(validate(samples, SAMPLES, "samples")).filter(
-        pl.col("end") >= pl.col("start")
-    )
+    ``samples`` must have the ``ingest.schema.SAMPLES`` schema (SchemaError otherwise).
+    ``block_rows`` is how many samples each step works on at once (see the module's docstring);
+    the nights are the same whatever it is."""
+    samples = without_exact_duplicates(validate(samples, SAMPLES, "samples"))
+    backwards = pl.col("end") < pl.col("start")
+    if samples.select(backwards.any()).item():
+        samples = samples.filter(~backwards)
     if samples.is_empty():
         return empty(NIGHTS)
+    if samples.select((pl.col("start") < pl.col("start").shift(1)).any()).item():
+        samples = samples.sort("start")
     samples = samples.with_columns(
         local_date=local_date(pl.col("start"), pl.col("utc_offset_min")),
     )
-    # ties broken on the offset itself, so that the order of the records never matters
-    offsets = samples.select("patient_id", "start", "utc_offset_min").sort(
-        "patient_id", "start", "utc_offset_min"
-    )
-    # only where the offset changes: the latest row at or before any moment has the offset of
-    # the latest change at or before it, and a decade of records becomes a few hundred rows
-    changed = pl.col("utc_offset_min") != pl.col("utc_offset_min").shift(1).over("patient_id")
-    offsets = offsets.filter(changed.fill_null(True))
-    intervals, periods = _sleep(samples, offsets)
-    sleep = with_vendor_totals(_sleep_features(intervals, periods, samples), intervals, samples)
-    parts = [
-        sleep,
-        _hrv(samples, periods),
-        _resting_hr(samples),
-        _steps(samples),
-        _day_offsets(samples),
-    ]
+    offsets = _offset_changes(samples, block_rows)
+    sleep, periods = _sleep_by_blocks(samples, offsets, block_rows)
+    steps, day_offsets = _days_by_blocks(samples, block_rows)
+    parts = [sleep, _hrv(samples, periods), _resting_hr(samples), steps, day_offsets]
     keys = pl.concat([p.select("patient_id", "date") for p in parts])
     frame = _date_range(keys)
     for part in parts:
@@ -117,6 +119,41 @@ def build_nights(samples: pl.DataFrame) -> pl.DataFrame:
         has_steps=pl.col("steps").is_not_null(),
     )
     return validate(frame.sort("patient_id", "date").select(list(NIGHTS)), NIGHTS, "nights")
+
+
+def _time_slices(starts: pl.Series, block_rows: int) -> list[tuple[int, int]]:
+    """Row ranges of about ``block_rows`` rows of a start-sorted frame, never splitting rows
+    that start at the same instant (so each patient's rows stay in order across slices)."""
+    slices, lo, n = [], 0, len(starts)
+    while lo < n:
+        hi = lo + block_rows
+        if hi < n:
+            at = starts[hi]
+            hi = int(starts.search_sorted(at, side="left"))
+            if hi <= lo:
+                hi = int(starts.search_sorted(at, side="right"))
+        hi = min(hi, n)
+        slices.append((lo, hi))
+        lo = hi
+    return slices
+
+
+def _offset_changes(samples: pl.DataFrame, block_rows: int) -> pl.DataFrame:
+    """Each patient's samples (start, offset) where the offset changes from the sample before
+    (ties broken on the offset itself, so that the order of the records never matters): the
+    latest row at or before any moment has the offset of the latest sample at or before it, and
+    a decade of records becomes a few hundred rows. Worked out one slice of time at a time; a
+    slice's first row is kept, then dropped again if it changes nothing."""
+    changed = pl.col("utc_offset_min") != pl.col("utc_offset_min").shift(1).over("patient_id")
+    pieces = [
+        samples.slice(lo, hi - lo)
+        .select("patient_id", "start", "utc_offset_min")
+        .sort("patient_id", "start", "utc_offset_min")
+        .filter(changed.fill_null(True))
+        for lo, hi in _time_slices(samples["start"], block_rows)
+    ]
+    offsets = pl.concat(pieces).sort("patient_id", "start", "utc_offset_min")
+    return offsets.filter(changed.fill_null(True))
 
 
 def _cluster(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -172,8 +209,105 @@ def _end_dates(periods: pl.DataFrame, offsets: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _sleep(samples: pl.DataFrame, offsets: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The asleep intervals kept for each night (with their date) and every night's periods."""
+def _sleep_by_blocks(
+    samples: pl.DataFrame, offsets: pl.DataFrame, block_rows: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The sleep columns of every night with sleep, and every night's periods.
+
+    Worked out one block of sleep records at a time. Blocks are cut only where no sleep record
+    of anyone comes within PERIOD_GAP_MIN of the cut, so no period, reported session or in-bed
+    match ever spans two blocks; and if a date still has sleep in two blocks (a nap after a
+    cut), everything is worked out again in one block. The answer is the same either way."""
+    rows = samples.filter(pl.col("metric").str.starts_with("sleep_"))
+    blocks = _sleep_blocks(rows, offsets, block_rows)
+    if len(blocks) > 1:
+        done = [_sleep_block(rows.slice(lo, hi - lo), offsets) for lo, hi in blocks]
+        dates = pl.concat([d for _, _, d in done])
+        if not dates.is_duplicated().any():
+            return _stacked([s for s, _, _ in done]), _stacked([p for _, p, _ in done])
+    sleep, periods, _ = _sleep_block(rows, offsets)
+    return sleep, periods
+
+
+def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Blocks' results one under the other (a block whose column is all null, or has only
+    reported sleep, may hold it in another number type)."""
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def _sleep_block(
+    rows: pl.DataFrame, offsets: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Sleep columns and periods of the sleep records ``rows``, and every (patient, date) they
+    touched (the dates of periods before and after choosing recorders, and of reported
+    sessions)."""
+    intervals, periods, dated = _sleep(rows, offsets)
+    sleep = with_vendor_totals(_sleep_features(intervals, periods, rows), intervals, rows)
+    reported = rows.filter(pl.col("metric") == "sleep_reported").select(
+        "patient_id", date=local_date(pl.col("end"), pl.col("utc_offset_min"))
+    )
+    touched = pl.concat([dated.select("patient_id", "date"), reported]).unique()
+    periods = periods.select("patient_id", "date", "start", "end", "asleep_min")
+    return sleep, periods, touched
+
+
+def _sleep_blocks(
+    rows: pl.DataFrame, offsets: pl.DataFrame, block_rows: int
+) -> list[tuple[int, int]]:
+    """Row ranges of the (start-sorted) sleep records ``rows``, each starting after a gap of
+    more than PERIOD_GAP_MIN in everyone's sleep records, and where the sleep before the gap
+    ends on an earlier local date than the sleep after it; about ``block_rows`` rows each."""
+    if rows.height <= block_rows:
+        return [(0, rows.height)]
+    gap = pl.lit(timedelta(minutes=PERIOD_GAP_MIN))
+    after_gap = pl.col("start") > pl.col("end").cum_max().shift(1) + gap
+    pooled = (
+        rows.select("patient_id", "start", "end")
+        .with_row_index("row")
+        .with_columns(pooled=after_gap.fill_null(True).cum_sum())
+        .group_by("pooled")
+        .agg(
+            pl.col("row").first(),
+            pl.col("patient_id").sort_by("end").last(),
+            pl.col("end").max(),
+        )
+        .sort("row")
+    )
+    dated = _end_dates(pooled, offsets).sort("row")
+    later = pl.col("date") > pl.col("date").cum_max().shift(1)
+    cuts = dated.filter(later.fill_null(False))["row"].to_list()
+    blocks, lo = [], 0
+    for cut in cuts:
+        if cut - lo >= block_rows:
+            blocks.append((lo, cut))
+            lo = cut
+    blocks.append((lo, rows.height))
+    return blocks
+
+
+def _days_by_blocks(samples: pl.DataFrame, block_rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Steps and the offset of each day's last sample, worked out for a block of whole local
+    dates at a time (every figure is one of a date, so the blocks change nothing)."""
+    awake = samples.filter(~pl.col("metric").str.starts_with("sleep_"))
+    days = awake.group_by("local_date").len().sort("local_date")
+    blocks = days.group_by(((pl.col("len").cum_sum() - 1) // block_rows).alias("block")).agg(
+        pl.col("local_date").min().alias("first"), pl.col("local_date").max().alias("last")
+    )
+    steps, day_offsets = [], []
+    for first, last in blocks.sort("block").select("first", "last").rows():
+        block = awake.filter(pl.col("local_date").is_between(first, last))
+        steps.append(_steps(block))
+        day_offsets.append(_day_offsets(block))
+    if not steps:
+        return _steps(awake), _day_offsets(awake)
+    return _stacked(steps), _stacked(day_offsets)
+
+
+def _sleep(
+    samples: pl.DataFrame, offsets: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The asleep intervals kept for each night (with their date), every night's periods, and
+    the periods of each recorder before recorders were chosen (with their dates)."""
     asleep = samples.filter(
         pl.col("metric").is_in(list(ASLEEP_METRICS)) & (pl.col("end") > pl.col("start"))
     ).with_columns(recorder=RECORDER)
@@ -192,7 +326,7 @@ def _sleep(samples: pl.DataFrame, offsets: pl.DataFrame) -> tuple[pl.DataFrame, 
     intervals = intervals.join(
         periods.select("patient_id", "period", "date"), on=["patient_id", "period"]
     )
-    return intervals, periods
+    return intervals, periods, dated
 
 
 def _sleep_features(

@@ -148,3 +148,13 @@ def test_a_night_belongs_to_the_local_date_of_its_end_also_across_dst(
     assert night["date"] == end.astimezone(zone).date()
     assert night["sleep_total_min"] == length
     assert night["utc_offset_min"] * 60 == end.astimezone(zone).utcoffset().total_seconds()  # type: ignore[union-attr]
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples([*SLEEP, *OTHER, "sleep_reported"]), st.integers(1, 6))
+def test_working_in_blocks_gives_the_same_nights_as_working_on_everything_at_once(
+    frame: pl.DataFrame, block_rows: int
+) -> None:
+    assert_frame_equal(
+        build_nights(frame, block_rows=block_rows), build_nights(frame, block_rows=10**9)
+    )

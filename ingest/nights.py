@@ -52,7 +52,8 @@ The rules, written down once:
 
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+from datetime import datetime, timedelta
 
 import polars as pl
 
@@ -81,6 +82,8 @@ NIGHTS_METRICS = ASLEEP_METRICS | {
 BLOCK_ROWS = 20_000
 
 _DAY = timedelta(hours=24)
+#: set by build_nights on every sample whose metric is one of sleep
+_SLEEP_ROW = pl.col("sleep_row")
 #: who recorded a sleep record: a source and a device
 RECORDER = pl.col("source") + "/" + pl.col("device").fill_null("")
 
@@ -101,6 +104,7 @@ def build_nights(samples: pl.DataFrame, *, block_rows: int = BLOCK_ROWS) -> pl.D
         samples = samples.sort("start")
     samples = samples.with_columns(
         local_date=local_date(pl.col("start"), pl.col("utc_offset_min")),
+        sleep_row=pl.col("metric").str.starts_with("sleep_"),
     )
     offsets = _offset_changes(samples, block_rows)
     sleep, periods = _sleep_by_blocks(samples, offsets, block_rows)
@@ -218,15 +222,25 @@ def _sleep_by_blocks(
     of anyone comes within PERIOD_GAP_MIN of the cut, so no period, reported session or in-bed
     match ever spans two blocks; and if a date still has sleep in two blocks (a nap after a
     cut), everything is worked out again in one block. The answer is the same either way."""
-    rows = samples.filter(pl.col("metric").str.starts_with("sleep_"))
-    blocks = _sleep_blocks(rows, offsets, block_rows)
-    if len(blocks) > 1:
-        done = [_sleep_block(rows.slice(lo, hi - lo), offsets) for lo, hi in blocks]
+    spans = samples.lazy().filter(_SLEEP_ROW).select("patient_id", "start", "end").collect()
+    cuts = _sleep_cuts(spans, offsets, block_rows)
+    if cuts:
+        bounds = [None, *cuts, None]
+        done = [
+            _sleep_block(samples.filter(_SLEEP_ROW & _starting(lo, hi)), offsets)
+            for lo, hi in itertools.pairwise(bounds)
+        ]
         dates = pl.concat([d for _, _, d in done])
         if not dates.is_duplicated().any():
             return _stacked([s for s, _, _ in done]), _stacked([p for _, p, _ in done])
-    sleep, periods, _ = _sleep_block(rows, offsets)
+    sleep, periods, _ = _sleep_block(samples.filter(_SLEEP_ROW), offsets)
     return sleep, periods
+
+
+def _starting(lo: datetime | None, hi: datetime | None) -> pl.Expr:
+    """Rows starting at or after ``lo`` and before ``hi`` (None: no bound)."""
+    after = pl.lit(True) if lo is None else pl.col("start") >= lo
+    return after if hi is None else after & (pl.col("start") < hi)
 
 
 def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -251,55 +265,55 @@ def _sleep_block(
     return sleep, periods, touched
 
 
-def _sleep_blocks(
-    rows: pl.DataFrame, offsets: pl.DataFrame, block_rows: int
-) -> list[tuple[int, int]]:
-    """Row ranges of the (start-sorted) sleep records ``rows``, each starting after a gap of
-    more than PERIOD_GAP_MIN in everyone's sleep records, and where the sleep before the gap
-    ends on an earlier local date than the sleep after it; about ``block_rows`` rows each."""
-    if rows.height <= block_rows:
-        return [(0, rows.height)]
+def _sleep_cuts(spans: pl.DataFrame, offsets: pl.DataFrame, block_rows: int) -> list[datetime]:
+    """Where to cut the (start-sorted) sleep records ``spans`` into blocks of about
+    ``block_rows``: at the start of a record that comes more than PERIOD_GAP_MIN after the end
+    of everyone's sleep records before it, and whose sleep ends on a later local date than all
+    the sleep before it."""
+    if spans.height <= block_rows:
+        return []
     gap = pl.lit(timedelta(minutes=PERIOD_GAP_MIN))
     after_gap = pl.col("start") > pl.col("end").cum_max().shift(1) + gap
     pooled = (
-        rows.select("patient_id", "start", "end")
-        .with_row_index("row")
+        spans.with_row_index("row")
         .with_columns(pooled=after_gap.fill_null(True).cum_sum())
         .group_by("pooled")
         .agg(
             pl.col("row").first(),
+            pl.col("start").first(),
             pl.col("patient_id").sort_by("end").last(),
             pl.col("end").max(),
         )
-        .sort("row")
     )
     dated = _end_dates(pooled, offsets).sort("row")
     later = pl.col("date") > pl.col("date").cum_max().shift(1)
-    cuts = dated.filter(later.fill_null(False))["row"].to_list()
-    blocks, lo = [], 0
-    for cut in cuts:
-        if cut - lo >= block_rows:
-            blocks.append((lo, cut))
-            lo = cut
-    blocks.append((lo, rows.height))
-    return blocks
+    cuts, last = [], 0
+    for row, start in dated.filter(later.fill_null(False)).select("row", "start").rows():
+        if row - last >= block_rows:
+            cuts.append(start)
+            last = row
+    return cuts
 
 
 def _days_by_blocks(samples: pl.DataFrame, block_rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps and the offset of each day's last sample, worked out for a block of whole local
     dates at a time (every figure is one of a date, so the blocks change nothing)."""
-    awake = samples.filter(~pl.col("metric").str.starts_with("sleep_"))
-    days = awake.group_by("local_date").len().sort("local_date")
-    blocks = days.group_by(((pl.col("len").cum_sum() - 1) // block_rows).alias("block")).agg(
-        pl.col("local_date").min().alias("first"), pl.col("local_date").max().alias("last")
+    awake = ~_SLEEP_ROW
+    days = samples.lazy().filter(awake).group_by("local_date").len().collect()
+    blocks = (
+        days.sort("local_date")
+        .group_by(((pl.col("len").cum_sum() - 1) // block_rows).alias("block"))
+        .agg(pl.col("local_date").min().alias("first"), pl.col("local_date").max().alias("last"))
+        .sort("block")
     )
     steps, day_offsets = [], []
-    for first, last in blocks.sort("block").select("first", "last").rows():
-        block = awake.filter(pl.col("local_date").is_between(first, last))
+    for first, last in blocks.select("first", "last").rows():
+        block = samples.filter(awake & pl.col("local_date").is_between(first, last))
         steps.append(_steps(block))
         day_offsets.append(_day_offsets(block))
     if not steps:
-        return _steps(awake), _day_offsets(awake)
+        none = samples.filter(awake)
+        return _steps(none), _day_offsets(none)
     return _stacked(steps), _stacked(day_offsets)
 
 

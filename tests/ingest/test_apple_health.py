@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from ingest import nights as nights_module
 from ingest import schema
 from ingest.errors import InvalidValueError, MalformedFileError, UnsafeInputError
 from ingest.load import load
@@ -434,3 +435,45 @@ def test_steps_summed_per_hour_give_the_same_nights() -> None:
     assert hourly.samples.filter(counted).height < whole.samples.filter(counted).height
     assert_frame_equal(build_nights(hourly.samples), build_nights(whole.samples))
     assert_frame_equal(hourly.samples.filter(~counted), whole.samples.filter(~counted))
+
+
+def _nights_in_blocks_match(samples: pl.DataFrame, block_sizes: tuple[int, ...]) -> None:
+    at_once = build_nights(samples, block_rows=10**9)
+    for block_rows in block_sizes:
+        assert_frame_equal(build_nights(samples, block_rows=block_rows), at_once)
+
+
+@pytest.mark.parametrize(
+    "name", ["export_v14.xml", "export_v3.xml", "export_ios16.xml", "fragment.xml", "export.zip"]
+)
+@pytest.mark.parametrize("hourly_steps", [False, True])
+def test_nights_worked_out_a_block_at_a_time_are_those_worked_out_at_once(
+    name: str, hourly_steps: bool
+) -> None:
+    """How big exports stay in bounded memory (a few records at a time here): the same nights,
+    also with the steps summed per hour as ``phenowatch nights`` reads them."""
+    loaded = load(APPLE / name, metrics=NIGHTS_METRICS, hourly_steps=hourly_steps)
+    _nights_in_blocks_match(loaded.samples, (1, 2, 5))
+
+
+def test_public_apple_exports_give_the_same_nights_a_block_at_a_time(
+    public_samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sleep_blocks = 0
+    work_out_block = nights_module._sleep_block
+
+    def counted(*args: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        nonlocal sleep_blocks
+        sleep_blocks += 1
+        return work_out_block(*args)
+
+    monkeypatch.setattr(nights_module, "_sleep_block", counted)
+    exports = sorted((public_samples / "apple-health").rglob("*.xml"))
+    exports = [path for path in exports if path.name != "export_cda.xml"]
+    assert len(exports) == 5
+    for path in exports:
+        for hourly_steps in (False, True):
+            loaded = load(path, metrics=NIGHTS_METRICS, hourly_steps=hourly_steps)
+            _nights_in_blocks_match(loaded.samples, (3, 40, 400))
+    # the Watch's week of staged sleep really was worked out a few nights at a time
+    assert sleep_blocks > 2 * 3 * len(exports)

@@ -17,7 +17,7 @@ entry of every patient; ``phq9_submission_signals`` is the same code on one new 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -48,6 +48,11 @@ def answered_on() -> pl.Expr:
     """The local date of each answer (needs ``OFFSET``: see ``with_offsets``)."""
     offset = pl.duration(minutes=pl.col(OFFSET).fill_null(0))
     return (pl.col("answered_at") + offset).dt.date()
+
+
+def answer_day(answered_at: datetime, utc_offset_min: int | None) -> date:
+    """``answered_on`` of one answer."""
+    return (answered_at + timedelta(minutes=utc_offset_min or 0)).date()
 
 
 def with_offsets(phq9: pl.DataFrame) -> pl.DataFrame:

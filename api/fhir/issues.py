@@ -5,6 +5,7 @@ points at the Observations and QuestionnaireResponses of the alert's window that
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -19,8 +20,11 @@ from api.fhir.search import Search
 from api.services.alerts import visible_alerts
 from api.services.tokens import Principal
 from api.store import Alert, AlertEvent, CareTeam, Night, Patient, Phq9Entry, User
+from detect.phq9_rules import answer_day
 
 RESOURCE_TYPES = ("DetectedIssue", "Task", "Flag")
+#: how far local clocks run ahead of UTC (UTC+14) and behind it (UTC-12)
+AHEAD_OF_UTC, BEHIND_UTC = timedelta(hours=14), timedelta(hours=12)
 #: FHIR status -> alert statuses, per resource type
 _STATUSES = {
     "DetectedIssue": ISSUE_STATUS,
@@ -126,15 +130,22 @@ def evidence(session: Session, alert: Alert) -> list[str]:
     """References to the resources in the alert's evidence window that it rests on: the PHQ-9
     answers of the window for a PHQ-9 alert, the nights' measures it names for a passive one."""
     if alert.kind.startswith("phq9"):
-        ids = session.scalars(
-            select(Phq9Entry.id)
+        # the window is in the patient's local dates: read the UTC instants any offset allows,
+        # keep the answers whose own local date falls in it
+        entries = session.execute(
+            select(Phq9Entry.id, Phq9Entry.answered_at, Phq9Entry.utc_offset_min)
             .where(
                 Phq9Entry.patient_id == alert.patient_id,
-                Phq9Entry.answered_at >= midnight(alert.window_start),
-                Phq9Entry.answered_at < day_after(alert.window_end),
+                Phq9Entry.answered_at >= midnight(alert.window_start) - AHEAD_OF_UTC,
+                Phq9Entry.answered_at < day_after(alert.window_end) + BEHIND_UTC,
             )
             .order_by(Phq9Entry.answered_at)
         ).all()
+        ids = [
+            entry_id
+            for entry_id, at, offset in entries
+            if alert.window_start <= answer_day(at, offset) <= alert.window_end
+        ]
         refs: list[str] = []
         for entry_id in ids:
             base = phq9_resources.response_id(entry_id)

@@ -187,6 +187,12 @@ def test_an_answer_late_in_the_evening_in_los_angeles_counts_on_that_evenings_da
     alert = client.get(f"/v1/alerts/{opened['id']}", headers=world.auth(world.coord_a)).json()
     assert alert["fired_on"] == "2026-03-01"
     assert "01 Mar 2026" in alert["explanation"]
+    # its FHIR DetectedIssue rests on that answer, though in UTC it was given on 2 March
+    issue = client.get(
+        f"/fhir/DetectedIssue/{opened['id']}", headers=world.auth(world.coord_a)
+    ).json()
+    kinds = {ref["reference"].split("/")[0] for ref in issue["evidence"][0]["detail"]}
+    assert kinds == {"QuestionnaireResponse", "Observation"}
     with transaction(make_session_factory(engine)) as s:
         [entry] = s.scalars(select(Phq9Entry)).all()
         assert entry.utc_offset_min == -480

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import FixedClock
 from api.replay.care_team import care_team, resolve_stale
+from api.replay.window import StoredWindow
 from api.services.detection import run_due_detection
 from api.services.nights import store_nights
 from api.services.patients import ensure_patient
@@ -110,6 +111,7 @@ def replay_days(
     arrives = pl.col(ARRIVES_ON)
     nights_by_day = _by_day(nights.filter(arrives.is_between(first, last)), arrives)
     phq9_by_day = _by_day(in_range, answered_on)
+    window = StoredWindow()
     for done, day in enumerate(days, start=1):
         with unit_of_work(factory, clock=clock) as work:
             replay_day(
@@ -121,6 +123,7 @@ def replay_days(
                 timings=timings,
                 policy=policy,
                 everyone=patient_ids,
+                window=window,
             )
         if progress is not None:
             progress(done, len(days), day)
@@ -136,15 +139,19 @@ def replay_day(
     timings: Timings,
     policy: CareTeamPolicy | None = None,
     everyone: Sequence[str] = (),
+    window: StoredWindow | None = None,
 ) -> None:
     """One simulated day, in the caller's unit of work; the day-end sweep judges ``everyone``
-    (and the patients marked by the day's data)."""
+    (and the patients marked by the day's data). With ``window`` (kept by the caller from day
+    to day) the detection job reads the rows it judges from that copy of the database's."""
     session = work.session
     if nights is not None and nights.height:
         clock.set(at(day, NIGHTS_SYNC))
         with timings.measure("store nights"):
             # every patient's sync of the day in one upsert (store_nights keeps each row's id)
             store_nights(session, patient_id=None, nights=nights, now=clock.now())
+            if window is not None:
+                window.stored(session, nights)
             mark_due(session, nights["patient_id"].unique().sort().to_list(), now=clock.now())
     if phq9 is not None and phq9.height:
         latest = phq9["answered_at"].max()  # the day's answers all have their time
@@ -160,7 +167,9 @@ def replay_day(
     with timings.measure("detection job"):
         for lo in range(0, len(everyone), MARK_CHUNK):
             mark_due(session, everyone[lo : lo + MARK_CHUNK], now=clock.now())
-        run_due_detection(work, now=clock.now())
+        if window is not None:
+            window.refresh(session, day=day)
+        run_due_detection(work, now=clock.now(), inputs=window)
     if policy is not None:
         clock.set(at(day, CARE_TEAM_AT))
         with timings.measure("care team"):

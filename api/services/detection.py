@@ -12,6 +12,7 @@ patient's latest night that has one; a patient with none is taken to live at UTC
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 import polars as pl
 from sqlalchemy import func, select, update
@@ -37,6 +38,16 @@ OFFSET_CHUNK = 900
 CLEAR_CHUNK = 900
 
 
+class DetectionInputs(Protocol):
+    """Where the detection job reads the nights and PHQ-9 entries it judges: the database
+    (``detection_inputs``), or a replay's copy of the same rows kept between its days
+    (``api.replay.window``)."""
+
+    def __call__(
+        self, session: Session, *, patient_ids: list[str], day: date, config: DetectConfig
+    ) -> tuple[pl.DataFrame, pl.DataFrame]: ...
+
+
 def lookback_days(config: DetectConfig) -> int:
     """How many days before ``day`` detect_day reads to judge it: its baseline and evidence
     windows (``history_nights``, the judged night included) and the refractory period before
@@ -54,13 +65,15 @@ def run_detection(
     now: datetime,
     patient_ids: list[str] | None = None,
     config: DetectConfig = DEFAULT,
+    inputs: DetectionInputs | None = None,
 ) -> list[Alert]:
     """Judges ``day`` (None: each patient's last complete local night, see the module) for
     these patients (None: every patient) and opens the alerts, one active alert per patient
     and kind; returns the alerts newly opened.
 
     Reads only the nights and PHQ-9 entries the judgement depends on (``lookback_days``,
-    ``phq9_window_start``), not each patient's whole history."""
+    ``phq9_window_start``), not each patient's whole history, through ``inputs`` (default:
+    ``detection_inputs``, from the database)."""
     session = work.session
     everyone = list(session.scalars(select(Patient.id).order_by(Patient.id)))
     if patient_ids is None:
@@ -71,7 +84,9 @@ def run_detection(
         groups = {day: patient_ids}
     opened: list[Alert] = []
     for judged_day, ids in sorted(groups.items()):
-        opened += _judge_day(work, judged_day, ids, everyone, now=now, config=config)
+        opened += _judge_day(
+            work, judged_day, ids, everyone, now=now, config=config, read=inputs or detection_inputs
+        )
     return opened
 
 
@@ -118,6 +133,7 @@ def _judge_day(
     *,
     now: datetime,
     config: DetectConfig,
+    read: DetectionInputs,
 ) -> list[Alert]:
     session = work.session
     opened: list[Alert] = []
@@ -126,9 +142,7 @@ def _judge_day(
         # a small batch (a few patients whose data just arrived) is judged beside a sample of
         # the other patients, whose nights measure the calendar's common mode
         reference = calendar_reference(everyone, batch)
-        nights, phq9 = detection_inputs(
-            session, patient_ids=batch + reference, day=day, config=config
-        )
+        nights, phq9 = read(session, patient_ids=batch + reference, day=day, config=config)
         for signal in detect_day(nights, phq9, day, config, judged=set(batch)):
             alert = open_alert(work, signal=signal, now=now)
             if alert is not None:
@@ -152,22 +166,28 @@ def detection_inputs(
     session: Session, *, patient_ids: list[str], day: date, config: DetectConfig
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The nights and PHQ-9 entries of these patients that detect_day reads to judge ``day``."""
+    start, since = reading_window(day, config)
     nights = load_nights(
-        session,
-        patient_ids=patient_ids,
-        start=day - timedelta(days=lookback_days(config)),
-        end=day,
-        columns=needed_columns(config),
+        session, patient_ids=patient_ids, start=start, end=day, columns=needed_columns(config)
     )
-    # an answer of local date ``day`` was given as early as UTC+14 allows
-    earliest = datetime.combine(day, time(0), UTC) - MAX_AHEAD_OF_UTC
-    since = phq9_window_start(earliest, config)
     phq9 = load_phq9(session, patient_ids=patient_ids, since=since, config=config)
     return nights, phq9
 
 
+def reading_window(day: date, config: DetectConfig) -> tuple[date, datetime]:
+    """The first night and the earliest PHQ-9 answer time (``load_phq9``'s ``since``) that
+    detect_day reads to judge ``day``."""
+    # an answer of local date ``day`` was given as early as UTC+14 allows
+    earliest = datetime.combine(day, time(0), UTC) - MAX_AHEAD_OF_UTC
+    return day - timedelta(days=lookback_days(config)), phq9_window_start(earliest, config)
+
+
 def run_due_detection(
-    work: UnitOfWork, *, now: datetime, config: DetectConfig = DEFAULT
+    work: UnitOfWork,
+    *,
+    now: datetime,
+    config: DetectConfig = DEFAULT,
+    inputs: DetectionInputs | None = None,
 ) -> list[Alert]:
     """Detection for the patients whose data changed since it last ran, each judged on their
     last complete local night."""
@@ -177,7 +197,9 @@ def run_due_detection(
     ).all()
     if not due:
         return []
-    opened = run_detection(work, patient_ids=[pid for pid, _ in due], now=now, config=config)
+    opened = run_detection(
+        work, patient_ids=[pid for pid, _ in due], now=now, config=config, inputs=inputs
+    )
     # one UPDATE per distinct mark (a replayed day has one; the live service a few), each over
     # its patients in chunks; a mark set while this ran is newer and stays for the next run
     by_mark: dict[datetime | None, list[str]] = {}

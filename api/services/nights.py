@@ -63,9 +63,11 @@ def load_nights(
     start: date | None = None,
     end: date | None = None,
     columns: Sequence[str] | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> pl.DataFrame:
-    """Stored nights as a NIGHTS frame (or only ``columns`` of it), sorted by patient and date."""
-    conditions: list[ColumnElement[bool]] = []
+    """Stored nights as a NIGHTS frame (or only ``columns`` of it), sorted by patient and date;
+    ``where``: a further condition on the rows."""
+    conditions: list[ColumnElement[bool]] = [] if where is None else [where]
     if patient_ids is not None:
         conditions.append(Night.patient_id.in_(list(patient_ids)))
     if start is not None:

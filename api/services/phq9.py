@@ -6,7 +6,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from api.services.alerts import Firing, fire
@@ -188,11 +198,17 @@ def _store_new(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
 
 def _mark_for_detection(session: Session, new: pl.DataFrame) -> None:
     """``mark_for_detection`` of every patient with a new entry, at their first submission (an
-    existing mark is older and stays): one UPDATE per distinct time."""
-    first = new.group_by("patient_id").agg(pl.col(SUBMITTED_AT).min()).sort(SUBMITTED_AT)
-    for (at,), ids in first.partition_by(SUBMITTED_AT, as_dict=True, maintain_order=True).items():
-        session.execute(
-            update(Patient)
-            .where(Patient.id.in_(ids["patient_id"].to_list()), Patient.detection_due_at.is_(None))
-            .values(detection_due_at=at)
-        )
+    existing mark is older and stays): one UPDATE executed for every patient at once."""
+    first = new.group_by("patient_id").agg(pl.col(SUBMITTED_AT).min()).sort("patient_id")
+    due = Patient.detection_due_at
+    session.connection().execute(
+        update(Patient)
+        .where(Patient.id == bindparam("patient"), due.is_(None))
+        .values(detection_due_at=bindparam("at", type_=due.type)),
+        [{"patient": pid, "at": at} for pid, at in first.iter_rows()],
+    )
+    # Core statements bypass the session: a patient it holds reads the mark afresh
+    for pid in first["patient_id"]:
+        held = session.identity_map.get(session.identity_key(Patient, pid))
+        if held is not None:
+            session.expire(held, ["detection_due_at"])

@@ -9,6 +9,8 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from api.db import make_session_factory, transaction
+from api.replay.days import ARRIVES_ON, with_arrival
+from api.replay.window import StoredWindow
 from api.services.detection import detection_inputs, lookback_days
 from api.services.nights import load_nights, store_nights
 from api.services.patients import ensure_patient
@@ -109,3 +111,49 @@ def test_a_day_of_submissions_at_once_stores_the_signals_each_answer_gives_alone
         ).all()
     assert len(truth) > 5
     assert [tuple(row) for row in stored] == truth
+
+
+def test_the_replays_copy_of_the_window_holds_the_rows_the_database_gives(
+    engine: Engine,
+) -> None:
+    """StoredWindow (the replay's detection inputs) against detection_inputs, day by day, as
+    nights arrive (a later upload filling a value and a coverage flag of a stored night)."""
+    cohort = simulate_cohort(6, 200, 4)
+    nights = with_arrival(cohort.nights)
+    factory = make_session_factory(engine)
+    ids = list(cohort.patient_ids)
+    first = cohort.start + timedelta(days=150)
+    with transaction(factory) as s:
+        for pid in ids:
+            ensure_patient(s, patient_id=pid, team_name="t", now=T0)
+        early = nights.filter(pl.col(ARRIVES_ON) < first).drop(ARRIVES_ON)
+        store_nights(s, patient_id=None, nights=early, now=T0)
+        for (pid,), rows in cohort.phq9.partition_by("patient_id", as_dict=True).items():
+            store_phq9(s, patient_id=str(pid), entries=rows, now=T0)
+    window = StoredWindow(DEFAULT)
+    for offset in range(50):
+        day = first + timedelta(days=offset)
+        now = datetime.combine(day, datetime.min.time(), UTC)
+        with transaction(factory) as s:
+            arriving = nights.filter(pl.col(ARRIVES_ON) == day).drop(ARRIVES_ON)
+            if offset == 10:
+                # a re-export that measured an earlier night's resting heart rate after all
+                again = cohort.nights.filter(pl.col("date") == day - timedelta(days=3))
+                arriving = pl.concat(
+                    [
+                        arriving,
+                        again.with_columns(
+                            pl.lit(51.0).alias("resting_hr_bpm"),
+                            pl.lit(True).alias("has_resting_hr"),
+                        ),
+                    ]
+                )
+            store_nights(s, patient_id=None, nights=arriving, now=now)
+            window.stored(s, arriving)
+            window.refresh(s, day=day)
+            some = ids[offset % 3 :: 2]
+            # a patient's last complete local night may be the UTC day before or after
+            for night in (day - timedelta(days=1), day, day + timedelta(days=1)):
+                copy = window(s, patient_ids=some, day=night, config=DEFAULT)
+                stored = detection_inputs(s, patient_ids=some, day=night, config=DEFAULT)
+                assert copy[0].equals(stored[0]) and copy[1].equals(stored[1])

@@ -1,0 +1,87 @@
+"""The detection job's reading window, kept in memory between replayed days.
+
+Each night the detection job reads, for every patient, the nights of the last
+``lookback_days`` days and the PHQ-9 entries the rules need (``detection_inputs``). A replay
+judges every patient every day, so it would read the same rows 365 times: for 2,000 patients,
+280,000 nights a day out of SQLite. ``StoredWindow`` reads the window once, then only the
+stored rows of the nights each replayed day wrote (read back from the database after their
+upsert, so the copy holds exactly what the table holds), and drops the nights that fall out
+of the window. The PHQ-9 entries are read once a day (per judged night) for everyone: the same
+rows per patient as ``load_phq9`` gives each batch. What the detection job sees is the rows it
+would have read from the database; ``tests/api/test_replay_window.py`` checks it row for row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+from sqlalchemy import tuple_
+from sqlalchemy.orm import Session
+
+from api.services.detection import reading_window
+from api.services.nights import load_nights
+from api.services.phq9 import load_phq9
+from api.store import Night
+from detect import DEFAULT, DetectConfig
+from detect.cube import needed_columns
+
+#: (patient, date) keys per query when a day's stored nights are read back
+KEYS_PER_QUERY = 2000
+#: the earliest local night a replayed day's detection judges, in days before it (UTC-12)
+EARLIEST_NIGHT = 1
+
+
+class StoredWindow:
+    """``DetectionInputs`` for a replay: call ``stored`` after each upsert of nights and
+    ``refresh`` before each detection run."""
+
+    def __init__(self, config: DetectConfig = DEFAULT) -> None:
+        self.config = config
+        self.columns = needed_columns(config)
+        self.nights: pl.DataFrame | None = None
+        #: everyone's PHQ-9 entries that judging each night reads
+        self.phq9: dict[date, pl.DataFrame] = {}
+        self.first: date | None = None
+
+    def stored(self, session: Session, keys: pl.DataFrame) -> None:
+        """Reads back the stored rows of these (patient_id, date) keys, just upserted."""
+        if self.nights is None or keys.height == 0:
+            return  # the first refresh reads the whole window
+        pairs = keys.select("patient_id", "date").unique().rows()
+        fresh = [
+            load_nights(
+                session,
+                columns=self.columns,
+                where=tuple_(Night.patient_id, Night.date).in_(pairs[lo : lo + KEYS_PER_QUERY]),
+            )
+            for lo in range(0, len(pairs), KEYS_PER_QUERY)
+        ]
+        kept = self.nights.join(
+            keys.select("patient_id", "date"), on=["patient_id", "date"], how="anti"
+        )
+        self.nights = pl.concat([kept, *fresh])
+
+    def refresh(self, session: Session, *, day: date) -> None:
+        """Brings the window to the replayed ``day``: the nights the detection job reads to
+        judge the local nights of that day (a patient's last complete night may be the UTC
+        day before or after) and, as they are asked for, each judged night's PHQ-9 entries of
+        everyone."""
+        self.first = day - timedelta(days=EARLIEST_NIGHT)
+        start, _ = reading_window(self.first, self.config)
+        if self.nights is None:
+            self.nights = load_nights(session, start=start, columns=self.columns)
+        self.nights = self.nights.filter(pl.col("date") >= start).sort("patient_id", "date")
+        self.phq9 = {}
+
+    def __call__(
+        self, session: Session, *, patient_ids: list[str], day: date, config: DetectConfig
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if self.nights is None or self.first is None or day < self.first or config != self.config:
+            raise RuntimeError("StoredWindow.refresh(day) must come before the detection job")
+        start, since = reading_window(day, config)
+        if day not in self.phq9:
+            self.phq9[day] = load_phq9(session, since=since, config=config)
+        chosen = pl.col("patient_id").is_in(patient_ids)
+        nights = self.nights.filter(chosen & pl.col("date").is_between(start, day))
+        return nights, self.phq9[day].filter(chosen)

@@ -19,7 +19,7 @@ from api.fhir.routes import router as fhir_router
 from api.lifecycle import process_lifecycle
 from api.metrics import Metrics
 from api.middleware import BodyLimit, SecurityHeaders
-from api.routes import admin, alerts, caseload, health, patients, uploads, webhooks
+from api.routes import admin, alerts, calendar, caseload, health, patients, uploads, webhooks
 from api.settings import Settings
 from api.webhooks.dispatch import Outbound
 
@@ -66,7 +66,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     problems.install(app)
     openapi.install(app)
-    for module in (caseload, patients, uploads, alerts, admin, health, webhooks):
+    for module in (caseload, patients, uploads, alerts, calendar, admin, health, webhooks):
         app.include_router(module.router)
     app.include_router(fhir_router)
     web.install(app)

@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import Clock
 from api.services.alerts import escalate_overdue
-from api.services.detection import run_detection, run_due_detection
+from api.services.calendar_notes import note_calendar
+from api.services.detection import NIGHT_COMPLETE_AFTER, run_detection, run_due_detection
 from api.settings import Settings
-from api.unit_of_work import run_job
+from api.store import Alert
+from api.unit_of_work import UnitOfWork, run_job
 from api.webhooks.dispatch import Outbound, deliver_due
 
 log = logging.getLogger(__name__)
@@ -148,11 +150,19 @@ class Scheduler:
         )
 
     def detect_everyone(self) -> int:
+        """The nightly sweep: every patient judged, and the teams' calendar notes."""
         now = self.clock.now()
+
+        def nightly(work: UnitOfWork) -> list[Alert]:
+            opened = run_detection(work, now=now)
+            # the teams' notes on the night a patient at UTC has completed by now
+            note_calendar(work.session, day=(now - NIGHT_COMPLETE_AFTER).date(), now=now)
+            return opened
+
         return len(
             run_job(
                 self.factory,
-                lambda work: run_detection(work, now=now),
+                nightly,
                 clock=self.clock,
                 public_url=self.settings.public_url,
                 outbound=self.outbound,

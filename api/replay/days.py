@@ -12,7 +12,8 @@ Each simulated day is one transaction, in the order the live service would see i
 * at ``DETECTION_AT`` the scheduler's nightly sweep judges the day for every patient, those
   who sent nothing included (a wearable that stops syncing is told by its silence), through
   the detection job (``run_due_detection`` with every patient marked), opening alerts and
-  queueing their webhook deliveries;
+  queueing their webhook deliveries, and stores the team's calendar notes as the nightly run
+  does (``note_calendar``);
 * at ``CARE_TEAM_AT``, with a care-team policy (``resolve_after`` days), the replay's care team
   resolves the alerts that first fired that long ago (see ``api.replay.care_team``).
 
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.clock import FixedClock
 from api.replay.care_team import care_team, resolve_stale
 from api.replay.window import StoredWindow
+from api.services.calendar_notes import note_calendar
 from api.services.detection import run_due_detection
 from api.services.nights import store_nights
 from api.services.patients import ensure_patient
@@ -170,6 +172,8 @@ def replay_day(
         if window is not None:
             window.refresh(session, day=day)
         run_due_detection(work, now=clock.now(), inputs=window)
+        # the nightly sweep's calendar notes for the team, which alert no one
+        note_calendar(session, day=day, now=clock.now(), inputs=window)
     if policy is not None:
         clock.set(at(day, CARE_TEAM_AT))
         with timings.measure("care team"):

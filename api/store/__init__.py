@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.store.alerts import Alert, AlertEvent, SignalRecord
 from api.store.audit import AuditEntry
 from api.store.base import Base
+from api.store.calendar import CalendarNote
 from api.store.health import Night, Phq9Entry, Phq9Submission
 from api.store.people import CareTeam, Membership, Patient, User
 from api.store.tokens import ApiToken
@@ -18,6 +19,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CalendarNote",
     "CareTeam",
     "Delivery",
     "DeliveryAttempt",

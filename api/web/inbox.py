@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.alert_shape import alert_shape
 from api.routes.schemas import Id
 from api.services import alert_inbox, alerts
+from api.services.calendar_notes import visible_calendar_notes
 from api.services.errors import InvalidInput
 from api.store import CareTeam, Membership, Phq9Entry, SignalRecord
 from api.store.alerts import Alert
@@ -62,15 +63,21 @@ def inbox(
     names = alert_inbox.user_names(
         ctx.session, {r.assignee_user_id for r in rows if r.assignee_user_id}
     )
+    teams = _teams(ctx.session, ctx.principal.user_id)
     context: dict[str, Any] = {
         "page": page,
         "rows": [alert_shape(row) for row in rows],
+        # a shift most of a team showed at once: told once here, alerting no patient
+        "calendar_notes": visible_calendar_notes(
+            ctx.session, principal=ctx.principal, today=ctx.now.date()
+        ),
+        "team_names": dict(teams),
         "names": names,
         "counts": counts["by_severity"],
         "total": sum(counts["by_severity"].values()),
         "next_cursor": next_cursor,
         "query": {"status": status, "kind": kind, "team": team, "mine": mine},
-        "teams": _teams(ctx.session, ctx.principal.user_id),
+        "teams": teams,
         "kinds": KINDS,
         "severities": SEVERITIES,
         "statuses": STATUSES,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import tuple_
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
 from api.services.detection import reading_window
@@ -26,8 +26,8 @@ from api.store import Night
 from detect import DEFAULT, DetectConfig
 from detect.cube import needed_columns
 
-#: (patient, date) keys per query when a day's stored nights are read back
-KEYS_PER_QUERY = 2000
+#: patients per query when a day's stored nights are read back
+IDS_PER_QUERY = 5000
 #: the earliest local night a replayed day's detection judges, in days before it (UTC-12)
 EARLIEST_NIGHT = 1
 
@@ -48,18 +48,22 @@ class StoredWindow:
         """Reads back the stored rows of these (patient_id, date) keys, just upserted."""
         if self.nights is None or keys.height == 0:
             return  # the first refresh reads the whole window
-        pairs = keys.select("patient_id", "date").unique().rows()
+        keys = keys.select("patient_id", "date").unique()
+        ids = keys["patient_id"].unique().sort().to_list()
+        # the keys' patients over the keys' dates (one index range each), then the keys alone
         fresh = [
             load_nights(
                 session,
+                start=keys["date"].min(),  # type: ignore[arg-type]
+                end=keys["date"].max(),  # type: ignore[arg-type]
                 columns=self.columns,
-                where=tuple_(Night.patient_id, Night.date).in_(pairs[lo : lo + KEYS_PER_QUERY]),
-            )
-            for lo in range(0, len(pairs), KEYS_PER_QUERY)
+                where=Night.patient_id.in_(
+                    bindparam("ids", ids[lo : lo + IDS_PER_QUERY], expanding=True)
+                ),
+            ).join(keys, on=["patient_id", "date"], how="semi")
+            for lo in range(0, len(ids), IDS_PER_QUERY)
         ]
-        kept = self.nights.join(
-            keys.select("patient_id", "date"), on=["patient_id", "date"], how="anti"
-        )
+        kept = self.nights.join(keys, on=["patient_id", "date"], how="anti")
         self.nights = pl.concat([kept, *fresh])
 
     def refresh(self, session: Session, *, day: date) -> None:

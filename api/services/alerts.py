@@ -363,7 +363,9 @@ def _event(
     now: datetime,
     signal: SignalRecord | None = None,
 ) -> None:
-    alert.events.append(AlertEvent(event=event, actor=actor, note=note, at=now, signal=signal))
+    # the alert's side of the relation is not loaded for this: an alert refired for a year
+    # would read its whole history at each firing
+    session.add(AlertEvent(alert=alert, event=event, actor=actor, note=note, at=now, signal=signal))
     session.flush()
 
 

@@ -24,6 +24,7 @@ from api.routes.schemas import (
     RequiredNote,
 )
 from api.services import alert_inbox, alerts
+from api.store import Alert
 from detect.signals import Kind, Severity
 
 #: a cursor this API gives out: ASCII digits (an alert id, or with sort=urgency a position)
@@ -146,7 +147,7 @@ def acknowledge_alert(alert_id: Id, ctx: Coordinator, body: Note | None = None) 
         note=body.note if body else None,
     )
     ctx.audit.patient_id = alert.patient_id
-    return AlertDetail.of(alert)
+    return AlertDetail.of(_with_history(ctx, alert.id))
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertDetail, summary="Resolve with a note")
@@ -155,7 +156,12 @@ def resolve_alert(alert_id: Id, body: RequiredNote, ctx: Coordinator) -> AlertDe
         ctx.work, alert_id=alert_id, principal=ctx.principal, now=ctx.now, note=body.note
     )
     ctx.audit.patient_id = alert.patient_id
-    return AlertDetail.of(alert)
+    return AlertDetail.of(_with_history(ctx, alert.id))
+
+
+def _with_history(ctx: Context, alert_id: int) -> Alert:
+    """The changed alert with its history (events and their signals) read in two queries."""
+    return alerts.get_alert(ctx.session, principal=ctx.principal, alert_id=alert_id)
 
 
 @router.post("/{alert_id}/assign", response_model=AlertDetail, summary="Assign to a coordinator")

@@ -109,7 +109,7 @@ def acknowledge(
     note: str | None = None,
 ) -> Alert:
     session = work.session
-    alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True)
+    alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True, history=False)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is resolved and cannot be acknowledged")
     if alert.status == "acknowledged":
@@ -127,7 +127,7 @@ def resolve(
     if not note.strip():
         raise InvalidInput("resolving an alert needs a note", field="note")
     session = work.session
-    alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True)
+    alert = get_alert(session, principal=principal, alert_id=alert_id, lock=True, history=False)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is already resolved")
     alert.status = "resolved"
@@ -166,13 +166,21 @@ def escalate_overdue(work: UnitOfWork, *, now: datetime, after: timedelta) -> li
 
 
 def get_alert(
-    session: Session, *, principal: Principal, alert_id: int, lock: bool = False
+    session: Session,
+    *,
+    principal: Principal,
+    alert_id: int,
+    lock: bool = False,
+    history: bool = True,
 ) -> Alert:
+    """The alert, if the caller may see it; with its history loaded (its events and their
+    signals) unless ``history`` is False (a change of status reads it only when asked)."""
     query = select(Alert).where(Alert.id == alert_id, visible_alerts(principal))
     if lock:
         query = _lockable(session, query)
-    history = selectinload(Alert.events).selectinload(AlertEvent.signal)
-    alert = session.scalar(query.options(history))
+    if history:
+        query = query.options(selectinload(Alert.events).selectinload(AlertEvent.signal))
+    alert = session.scalar(query)
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     return alert

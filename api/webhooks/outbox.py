@@ -87,15 +87,18 @@ def enqueue(
     (``Settings.public_url``) for the alert link; without it the link is the path alone."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}; known: {EVENT_TYPES}")
-    team_id = session.scalar(select(Patient.team_id).where(Patient.id == alert.patient_id))
+    # the patient's team's endpoints in one query (a team without any, the usual case for an
+    # alert of a replay or a small clinic, costs no second one)
     endpoints = session.scalars(
         select(WebhookEndpoint)
-        .where(WebhookEndpoint.team_id == team_id, WebhookEndpoint.active.is_(True))
+        .join(Patient, Patient.team_id == WebhookEndpoint.team_id)
+        .where(Patient.id == alert.patient_id, WebhookEndpoint.active.is_(True))
         .order_by(WebhookEndpoint.id)
     ).all()
     subscribed = [endpoint for endpoint in endpoints if endpoint.subscribes_to(event_type)]
     if not subscribed:
         return []
+    team_id = subscribed[0].team_id
     session.flush()  # the alert's id is needed in the payload
     payload = render_payload(
         alert,

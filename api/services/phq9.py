@@ -8,12 +8,14 @@ from typing import Any
 import polars as pl
 from sqlalchemy import (
     ColumnElement,
+    String,
     and_,
     bindparam,
     func,
     insert,
     or_,
     select,
+    type_coerce,
     union_all,
     update,
 )
@@ -63,7 +65,14 @@ def load_phq9(
     ``relapse_total``): with those the PHQ-9 rules judge any entry from
     ``since + recent_days`` on exactly as with the whole history."""
     table = Phq9Entry.__table__
-    columns = [table.c[name] for name in PHQ9]
+    columns: list[Any] = [table.c[name] for name in PHQ9]
+    as_text = session.get_bind().dialect.name == "sqlite"
+    if as_text:
+        # SQLite keeps the time as ISO text: polars parses the column at once, where the
+        # driver would build a Python datetime per row (the nightly run reads every patient's)
+        columns[list(PHQ9).index("answered_at")] = type_coerce(table.c.answered_at, String).label(
+            "answered_at"
+        )
     chosen: list[ColumnElement[bool]] = []
     if patient_ids is not None:
         chosen.append(Phq9Entry.patient_id.in_(patient_ids))
@@ -91,8 +100,21 @@ def load_phq9(
                 ),
             ),
         )
-    rows = session.connection().execute(query).all()
-    return pl.DataFrame(rows, schema=dict(PHQ9), orient="row").sort(KEY)
+    if not as_text:
+        rows = session.connection().execute(query).all()
+        return pl.DataFrame(rows, schema=dict(PHQ9), orient="row").sort(KEY)
+    result = session.connection().execute(query)
+    try:
+        raw = result.cursor.fetchall()  # text, integers and strings: nothing to convert
+    finally:
+        result.close()
+    text = dict(PHQ9) | {"answered_at": pl.String()}
+    frame = pl.DataFrame(raw, schema=text, orient="row").with_columns(
+        pl.col("answered_at")
+        .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us")
+        .dt.replace_time_zone("UTC")
+    )
+    return frame.sort(KEY)
 
 
 def submit_phq9(

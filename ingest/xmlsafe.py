@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, NoReturn
 
+import numpy as np
 from lxml import etree
 
 from ingest.errors import MalformedFileError, UnsafeInputError
@@ -160,6 +161,9 @@ class SafeXmlStream:
     """A binary stream for lxml: the DOCTYPE blanked to its newlines, forbidden control
     characters deleted, bytes read reported to ``progress`` and lines counted for errors."""
 
+    #: bytes of the file filtered at once when records are skipped (lxml asks for 32 KiB)
+    READ_AHEAD = 64 * 1024
+
     def __init__(
         self,
         raw: IO[bytes],
@@ -182,14 +186,16 @@ class SafeXmlStream:
 
     def read(self, size: int = -1) -> bytes:
         if self._skip is None:
-            return self._read(size)
+            data = self._read(size)
+            self.lines_read += data.count(b"\n")
+            return data.translate(None, _FORBIDDEN_BYTES)
         # Drop the <Record> elements nobody asked for before lxml sees them, instead of building
         # and clearing an element per heart-rate sample. Each dropped
         # element leaves its newlines, so lxml's line numbers stay those of the file. Only the
         # text before the last "<Record" of the buffer is filtered; the rest waits for more.
         # Never more than ``size`` bytes at once: lxml refuses to buffer over 10 MB.
         while not self._out:
-            data = self._read(size)
+            data = self._read(size if size < 0 else max(size, self.READ_AHEAD))
             buffer = self._carry + data
             cut = buffer.rfind(b"<Record") if data else len(buffer)
             if cut <= 0:
@@ -198,7 +204,10 @@ class SafeXmlStream:
                     return b""
                 continue
             region, self._carry = buffer[:cut], buffer[cut:]
-            self._out = self._skip.sub(region)
+            kept, newlines = self._skip.sub(region)
+            self.lines_read += newlines
+            # forbidden characters are deleted from what is kept only: far less to go through
+            self._out = kept.translate(None, _FORBIDDEN_BYTES)
         if size < 0 or len(self._out) <= size:
             kept, self._out = self._out, b""
         else:
@@ -206,13 +215,13 @@ class SafeXmlStream:
         return kept
 
     def _read(self, size: int) -> bytes:
+        """The next bytes of the file, the DOCTYPE blanked; progress reported."""
         data = self._raw.read(size)
         start, self._pos = self._pos, self._pos + len(data)
         self._progress.reached(self._pos)
         if self._blank is not None and start < self._blank[1]:
             data = self._blank_doctype(data, start)
-        self.lines_read += data.count(b"\n")
-        return data.translate(None, _FORBIDDEN_BYTES)
+        return data
 
     def _blank_doctype(self, data: bytes, start: int) -> bytes:
         assert self._blank is not None
@@ -223,22 +232,59 @@ class SafeXmlStream:
 
 
 _RECORD = b'<Record type="'
+_BEATS_OPEN = b"<HeartRateVariabilityMetadataList>"
+_BEATS_CLOSE = b"</HeartRateVariabilityMetadataList>"
+_BEAT = b"<InstantaneousBeatsPerMinute "
+_LT, _GT, _SLASH, _NEWLINE = b"<>/\n"
 
 
 class _RecordSkipper:
     """Drops whole <Record> elements whose type is not kept, leaving their newlines (with a
-    ``GAP`` element every ``MAX_BLANK_RUN`` of them).
+    ``GAP`` element every ``MAX_BLANK_RUN`` of them), and the beat lists of the HRV records
+    that are kept (nobody reads them; their newlines stay too).
 
-    The text is split at each ``<Record type="``; a piece of an unwanted type is dropped only
-    when it is plainly one element and nothing else: no other ``<Record`` inside, and it ends
-    with ``</Record>`` or is a self-closed tag. Anything unusual (another attribute order, a
-    Correlation or Workout after it, broken markup) is left whole for lxml to read and judge.
+    A record of an unwanted type is dropped only when it is plainly one element and nothing
+    else. Apple writes records grouped by type, so most regions of the file hold nothing but
+    records nobody asked for; such a region is dropped whole when a scan in C shows that every
+    ``<`` in it opens a ``<Record type="…"`` of an unwanted type, closes one or opens a
+    metadata entry, that the tags that are not self-closed are exactly twice the closings, and
+    that it ends with a closed element. Other regions go record by record: the text is split at
+    each ``<Record type="``, and a piece of an unwanted type is dropped when it has no other
+    ``<Record`` inside and ends with ``</Record>`` or is a self-closed tag. Anything unusual
+    (another attribute order, a Correlation or Workout, broken markup) is left for lxml to read
+    and judge.
     """
 
     def __init__(self, keep: Iterable[str], max_blank_run: int = MAX_BLANK_RUN):
         self._keep = tuple(t.encode() + b'"' for t in keep)
+        kept = b"|".join(re.escape(k) for k in self._keep)
+        unwanted = rb"(?!" + kept + rb")" if kept else b""
+        #: a tag other than an unwanted record, its closing or a metadata entry
+        self._odd_tag = re.compile(rb'<(?!Record type="' + unwanted + rb"|/Record>|MetadataEntry )")
         self._max_run = max_blank_run
         self._run = 0  # newlines written since the last element
+
+    def sub(self, region: bytes) -> tuple[bytes, int]:
+        """What lxml is to see of ``region`` (which starts at a ``<Record`` or at the start of
+        the file, and ends before one), and the newlines ``region`` holds."""
+        newlines = self._newlines_if_all_dropped(region)
+        if newlines is not None:
+            return self._blank(newlines), newlines
+        return _without_beats(self._record_by_record(region)), region.count(b"\n")
+
+    def _newlines_if_all_dropped(self, region: bytes) -> int | None:
+        if not region.startswith(_RECORD) or self._odd_tag.search(region) is not None:
+            return None
+        body = region.rstrip()
+        if not (body.endswith(b"</Record>") or body.endswith(b"/>")):
+            return None
+        text = np.frombuffer(region, np.uint8)
+        opening = text == _LT
+        self_closed = np.count_nonzero((text[:-1] == _SLASH) & (text[1:] == _GT))
+        closings = np.count_nonzero(opening[:-1] & (text[1:] == _SLASH))  # only </Record> here
+        if np.count_nonzero(opening) - self_closed != 2 * closings:
+            return None
+        return int(np.count_nonzero(text == _NEWLINE))
 
     def _blank(self, newlines: int) -> bytes:
         parts: list[bytes] = []
@@ -251,12 +297,10 @@ class _RecordSkipper:
         parts.append(b"\n" * newlines)
         return b"".join(parts)
 
-    def sub(self, region: bytes) -> bytes:
+    def _record_by_record(self, region: bytes) -> bytes:
         pieces = region.split(_RECORD)
         out = [pieces[0]]
         keep = self._keep
-        # a loop per record, but only C-level bytes methods inside: far cheaper than having
-        # lxml build and clear an element for each of them
         for piece in pieces[1:]:
             if not keep or not piece.startswith(keep):
                 body = piece.rstrip()
@@ -270,6 +314,28 @@ class _RecordSkipper:
             out.append(_RECORD)
             out.append(piece)
         return b"".join(out)
+
+
+def _without_beats(text: bytes) -> bytes:
+    """``text`` with each HRV beat list that holds only self-closed beats blanked to its
+    newlines (nights read HRV's figure, never its beats)."""
+    start = text.find(_BEATS_OPEN)
+    if start < 0:
+        return text
+    parts: list[bytes] = []
+    done = 0
+    while start >= 0:
+        end = text.find(_BEATS_CLOSE, start)
+        if end < 0:
+            break
+        end += len(_BEATS_CLOSE)
+        beats = text.count(_BEAT, start, end)
+        if text.count(b"<", start, end) == beats + 2 and text.count(b"/>", start, end) == beats:
+            parts += (text[done:start], b"\n" * text.count(b"\n", start, end))
+            done = end
+        start = text.find(_BEATS_OPEN, end)
+    parts.append(text[done:])
+    return b"".join(parts)
 
 
 def iterparse(

@@ -421,6 +421,91 @@ def test_more_lines_of_unwanted_records_than_lxml_reads_in_one_text_node() -> No
     assert loaded.samples.select("metric", "value").rows() == [("steps", 812.0)]
 
 
+HR_WITH_METADATA = (
+    ' <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Watch" unit="count/min" '
+    'startDate="{t}" endDate="{t}" value="{v}">\n'
+    '  <MetadataEntry key="HKMetadataKeyHeartRateMotionContext" value="0"/>\n'
+    " </Record>\n"
+)
+STEPS = (
+    ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" '
+    'startDate="{t}" endDate="{t}" value="{v}"/>\n'
+)
+HRV_WITH_BEATS = (
+    ' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Watch" '
+    'unit="ms" startDate="{t}" endDate="{t}" value="{v}">\n'
+    "  <HeartRateVariabilityMetadataList>\n"
+    + '   <InstantaneousBeatsPerMinute bpm="61" time="1:02:03.45 AM"/>\n' * 60
+    + "{extra}  </HeartRateVariabilityMetadataList>\n </Record>\n"
+)
+
+
+def _long_heart_rate_run(records: int, *, extra: dict[int, str]) -> str:
+    """An export whose heart rate (hundreds of kB of records nobody reads for nights) holds
+    the records of ``extra`` at the given positions."""
+    start = datetime(2024, 3, 1, 8, 0)
+    lines = [HEADER]
+    for i in range(records):
+        stamp = (start + timedelta(seconds=37 * i)).strftime("%Y-%m-%d %H:%M:%S +0100")
+        lines.append(extra.get(i) or (HR if i % 3 else HR_WITH_METADATA).format(t=stamp, v=60))
+    stamp = start.strftime("%Y-%m-%d %H:%M:%S +0100")
+    lines.append(HRV_WITH_BEATS.format(t=stamp, v=48.5, extra=""))
+    lines.append("</HealthData>\n")
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("position", [0, 1, 2_999, 3_000, 3_001, 7_777])
+def test_a_wanted_record_inside_a_long_run_of_unwanted_ones_is_kept(position: int) -> None:
+    """Long runs of records nobody asked for are dropped a whole region at a time: a step
+    record among them, written plainly or with its attributes in another order, is still read,
+    wherever it falls."""
+    plain = STEPS.format(t="2024-03-01 09:00:00 +0100", v=812)
+    reordered = (
+        ' <Record sourceName="Watch" type="HKQuantityTypeIdentifierStepCount" unit="count" '
+        'startDate="2024-03-01 10:00:00 +0100" endDate="2024-03-01 10:00:00 +0100" value="90"/>\n'
+    )
+    data = _long_heart_rate_run(
+        8_000, extra={position: plain, (position + 1500) % 8_000: reordered}
+    )
+    nights = load(data.encode(), display="export.xml", metrics=NIGHTS_METRICS).samples
+    everything = load(data.encode(), display="export.xml").samples
+
+    assert sorted(nights.filter(pl.col("metric") == "steps")["value"].to_list()) == [90.0, 812.0]
+    assert_frame_equal(nights, everything.filter(pl.col("metric").is_in(sorted(NIGHTS_METRICS))))
+    assert everything.filter(pl.col("metric") == "heart_rate").height == 8_000 - 2
+
+
+def test_broken_markup_inside_a_long_run_of_unwanted_records_still_refuses_the_file() -> None:
+    """A heart-rate record that lost its closing tag is broken markup, read or not: the file
+    is refused, as it is when every record is read."""
+    stamp = "2024-03-01 09:00:00 +0100"
+    unclosed = HR_WITH_METADATA.format(t=stamp, v=60).replace(" </Record>\n", "")
+    data = _long_heart_rate_run(8_000, extra={5_000: unclosed}).encode()
+
+    with pytest.raises(MalformedFileError, match="XML is not well-formed"):
+        load(data, display="export.xml", metrics=NIGHTS_METRICS)
+    with pytest.raises(MalformedFileError, match="XML is not well-formed"):
+        load(data, display="export.xml")
+
+
+def test_hrv_beat_lists_are_not_read_but_their_records_are() -> None:
+    """HRV's beat-level children are skipped before parsing; the HRV figure, the line numbers
+    after them and a beat list holding anything else are read as before."""
+    beats = HRV_WITH_BEATS.format(t="2024-03-18 01:41:03 +0100", v=48.6, extra="")
+    odd = HRV_WITH_BEATS.format(
+        t="2024-03-19 01:41:03 +0100", v=51.2, extra="   <Note>kept for lxml</Note>\n"
+    )
+    steps = STEPS.format(t="2024-03-19 09:00:00 +0100", v="many")
+    data = HEADER + beats + odd + steps + "</HealthData>\n"
+    line = data[: data.index("StepCount")].count("\n") + 1
+
+    with pytest.raises(MalformedFileError, match=f"line {line}: .*StepCount"):
+        load(data.encode(), display="export.xml", metrics=NIGHTS_METRICS)
+    good = data.replace('value="many"', 'value="12"')
+    read = load(good.encode(), display="export.xml", metrics=NIGHTS_METRICS).samples
+    assert read.filter(pl.col("metric") == "hrv_sdnn")["value"].to_list() == [48.6, 51.2]
+
+
 def test_steps_summed_per_hour_give_the_same_nights() -> None:
     """The nights path reads steps as sums per device and local hour: the same nights, in a
     fraction of the rows (and a record written twice still counts once)."""

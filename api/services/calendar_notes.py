@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.services.detection import BATCH, DetectionInputs
-from api.services.errors import Forbidden, NotFound
+from api.services.errors import Forbidden
 from api.services.nights import load_nights
+from api.services.teams import check_team
 from api.services.tokens import Principal
 from api.store import CalendarNote, Membership, Patient
 from detect import DEFAULT, DetectConfig
@@ -136,18 +137,8 @@ def team_calendar_notes(
     caller is told there is no such team."""
     if principal.role != "coordinator" or principal.user_id is None:
         raise Forbidden("only a care team's coordinators read its calendar notes")
-    if session.get(Membership, (principal.user_id, team_id)) is None:
-        raise NotFound(f"no team {team_id}")
-    return list(
-        session.scalars(
-            select(CalendarNote)
-            .where(
-                CalendarNote.team_id == team_id,
-                CalendarNote.last_day >= today - timedelta(days=SHOWN_FOR_DAYS),
-            )
-            .order_by(CalendarNote.last_day.desc(), CalendarNote.id.desc())
-        )
-    )
+    check_team(session, principal=principal, team_id=team_id)
+    return list(session.scalars(_shown(today).where(CalendarNote.team_id == team_id)))
 
 
 def visible_calendar_notes(
@@ -156,14 +147,14 @@ def visible_calendar_notes(
     """The notes the inbox shows: those of every team the coordinator belongs to."""
     if principal.role != "coordinator" or principal.user_id is None:
         return []
-    return list(
-        session.scalars(
-            select(CalendarNote)
-            .join(Membership, Membership.team_id == CalendarNote.team_id)
-            .where(
-                Membership.user_id == principal.user_id,
-                CalendarNote.last_day >= today - timedelta(days=SHOWN_FOR_DAYS),
-            )
-            .order_by(CalendarNote.last_day.desc(), CalendarNote.id.desc())
-        )
+    mine = _shown(today).join(Membership, Membership.team_id == CalendarNote.team_id)
+    return list(session.scalars(mine.where(Membership.user_id == principal.user_id)))
+
+
+def _shown(today: date) -> Select[CalendarNote]:
+    """Notes whose shift held within the last ``SHOWN_FOR_DAYS`` days, newest first."""
+    return (
+        select(CalendarNote)
+        .where(CalendarNote.last_day >= today - timedelta(days=SHOWN_FOR_DAYS))
+        .order_by(CalendarNote.last_day.desc(), CalendarNote.id.desc())
     )

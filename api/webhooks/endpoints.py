@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.services.teams import check_team
 from api.services.tokens import Principal
-from api.store import CareTeam, Membership
 from api.store.webhooks import (
     EVENT_TYPES,
     Delivery,
@@ -229,12 +229,4 @@ def _check_team(
             "webhook deliveries carry patient data: only the team's coordinators register "
             "endpoints and read or resend deliveries"
         )
-    if principal.role == "admin":
-        visible = session.get(CareTeam, team_id) is not None
-    else:
-        visible = (
-            principal.user_id is not None
-            and session.get(Membership, (principal.user_id, team_id)) is not None
-        )
-    if not visible:
-        raise NotFound(f"no team {team_id}")
+    check_team(session, principal=principal, team_id=team_id, admins=True)

@@ -132,9 +132,7 @@ def _assignee(ctx: Context, value: str | None) -> int | None:
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="One alert, evidence and history")
 def read_alert(alert_id: Id, ctx: Coordinator) -> AlertDetail:
-    alert = alerts.get_alert(ctx.session, principal=ctx.principal, alert_id=alert_id)
-    ctx.audit.patient_id = alert.patient_id
-    return AlertDetail.of(alert)
+    return _answer(ctx, alerts.get_alert(ctx.session, principal=ctx.principal, alert_id=alert_id))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertDetail, summary="Acknowledge")
@@ -146,8 +144,7 @@ def acknowledge_alert(alert_id: Id, ctx: Coordinator, body: Note | None = None) 
         now=ctx.now,
         note=body.note if body else None,
     )
-    ctx.audit.patient_id = alert.patient_id
-    return AlertDetail.of(_with_history(ctx, alert.id))
+    return _answer(ctx, alert, reread=True)
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertDetail, summary="Resolve with a note")
@@ -155,13 +152,17 @@ def resolve_alert(alert_id: Id, body: RequiredNote, ctx: Coordinator) -> AlertDe
     alert = alerts.resolve(
         ctx.work, alert_id=alert_id, principal=ctx.principal, now=ctx.now, note=body.note
     )
+    return _answer(ctx, alert, reread=True)
+
+
+def _answer(ctx: Context, alert: Alert, *, reread: bool = False) -> AlertDetail:
+    """The alert as the API answers it, its patient named in the request's audit entry;
+    ``reread``: read again after a change, with its history (events and their signals), in
+    two queries."""
     ctx.audit.patient_id = alert.patient_id
-    return AlertDetail.of(_with_history(ctx, alert.id))
-
-
-def _with_history(ctx: Context, alert_id: int) -> Alert:
-    """The changed alert with its history (events and their signals) read in two queries."""
-    return alerts.get_alert(ctx.session, principal=ctx.principal, alert_id=alert_id)
+    if reread:
+        alert = alerts.get_alert(ctx.session, principal=ctx.principal, alert_id=alert.id)
+    return AlertDetail.of(alert)
 
 
 @router.post("/{alert_id}/assign", response_model=AlertDetail, summary="Assign to a coordinator")
@@ -175,8 +176,7 @@ def assign_alert(alert_id: Id, ctx: Coordinator, body: Assignee | None = None) -
         now=ctx.now,
         user_id=body.user_id if body else None,
     )
-    ctx.audit.patient_id = alert.patient_id
-    return AlertDetail.of(alert)
+    return _answer(ctx, alert)
 
 
 @router.post("/{alert_id}/unassign", response_model=AlertDetail, summary="Assign to nobody")
@@ -184,5 +184,4 @@ def unassign_alert(alert_id: Id, ctx: Coordinator) -> AlertDetail:
     alert = alert_inbox.unassign(
         ctx.session, alert_id=alert_id, principal=ctx.principal, now=ctx.now
     )
-    ctx.audit.patient_id = alert.patient_id
-    return AlertDetail.of(alert)
+    return _answer(ctx, alert)

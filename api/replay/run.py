@@ -72,7 +72,7 @@ class ReplayResult:
         if ev is not None and ev.sensitivity_any is not None:
             lead = "–" if ev.median_lead_any is None else f"{ev.median_lead_any:g} d"
             parts.append(
-                f"recall {100 * ev.sensitivity_any:.0f}% ({ev.caught_any}/{ev.confirmed}), "
+                f"sensitivity {100 * ev.sensitivity_any:.0f}% ({ev.caught_any}/{ev.confirmed}), "
                 f"median lead {lead}"
             )
         return "; ".join(parts)

@@ -167,7 +167,7 @@ class Labelled:
 def labelled(data: ReportData) -> Labelled:
     if data.labels is None:
         return Labelled(
-            None, "This cohort has no labels.csv, so recall and lead time cannot be measured."
+            None, "This cohort has no labels.csv, so sensitivity and lead time cannot be measured."
         )
     period = observation_period(data.nights)
     if period.height == 0:

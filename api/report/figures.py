@@ -1,6 +1,6 @@
 """Cohort counts for the report: plain polars aggregations of the frames.
 
-Everything measured against labels (recall before PHQ-9 confirmation, lead time, false alerts
+Everything measured against labels (sensitivity before PHQ-9 confirmation, lead time, false alerts
 per patient-month, alert burden) is the evaluation model, ``api.report.evaluation``.
 """
 

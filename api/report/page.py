@@ -112,8 +112,10 @@ def _labelled_section(labelled: Labelled, resolve_after: int | None) -> str:
     burden = figures.alerts_per_100_patient_weeks
     cards = "".join(
         [
-            _card(_pct(figures.sensitivity_any), "recall before PHQ-9 confirmation (any alert)"),
-            _card(_pct(figures.sensitivity_passive), "recall from passive alerts alone"),
+            _card(
+                _pct(figures.sensitivity_any), "sensitivity before PHQ-9 confirmation (any alert)"
+            ),
+            _card(_pct(figures.sensitivity_passive), "sensitivity from passive alerts alone"),
             _card(f"{figures.caught_any} / {figures.confirmed}", "confirmed relapses caught"),
             _card(_days(figures.median_lead_any), "median lead time"),
             _card(_days(figures.median_lead_passive), "median lead time (passive)"),
@@ -133,7 +135,7 @@ def _labelled_section(labelled: Labelled, resolve_after: int | None) -> str:
     return (
         '<section id="evaluation"><h2>Against the labels</h2>'
         f'<p class="note">{escape(labelled.note)} {figures.relapses} labelled relapses, '
-        f"{labelled.headline.unconfirmed} never confirmed by a PHQ-9 (left out of recall). "
+        f"{labelled.headline.unconfirmed} never confirmed by a PHQ-9 (left out of sensitivity). "
         f"{escape(_care_team_sentence(resolve_after))}</p>"
         f'<div class="cards">{cards}</div>'
         f"<h3>Lead time of the relapses caught</h3>{histogram}</section>"

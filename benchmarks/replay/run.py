@@ -54,8 +54,9 @@ def _evaluation_lines(result: ReplayResult) -> list[str]:
         return []
     per_month = ev.false_passive_per_patient_month
     return [
-        f"- recall (any alert) {100 * ev.sensitivity_any:.1f}% ({ev.caught_any}/{ev.confirmed}),"
-        f" median lead {ev.median_lead_any} d; passive-only recall"
+        f"- sensitivity (any alert) {100 * ev.sensitivity_any:.1f}%"
+        f" ({ev.caught_any}/{ev.confirmed}),"
+        f" median lead {ev.median_lead_any} d; passive-only sensitivity"
         f" {100 * ev.sensitivity_passive:.1f}% ({ev.caught_passive}/{ev.confirmed}), median lead"
         f" {ev.median_lead_passive} d",
         f"- passive alerts {ev.passive_alerts}, false {ev.false_passive}"

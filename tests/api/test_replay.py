@@ -48,7 +48,7 @@ def test_replay_writes_alerts_nights_and_report(replayed: ReplayResult) -> None:
     assert all(line["window_start"] <= line["window_end"] <= line["fired_on"] for line in lines)
     html = (out / "report.html").read_text()
     assert f"<b>{PATIENTS}</b><span>patients</span>" in html
-    assert "recall before PHQ-9 confirmation" in html
+    assert "sensitivity before PHQ-9 confirmation" in html
 
 
 def test_nights_csv_holds_what_ingest_reads_from_the_folders(
@@ -64,13 +64,13 @@ def test_nights_csv_holds_what_ingest_reads_from_the_folders(
         assert mine["steps"].to_list() == expected["steps"].to_list()
 
 
-def test_summary_counts_patients_nights_alerts_and_recall(replayed: ReplayResult) -> None:
+def test_summary_counts_patients_nights_alerts_and_sensitivity(replayed: ReplayResult) -> None:
     summary = replayed.summary()
     assert summary.startswith(f"{PATIENTS} patients; {replayed.nights.height} nights; {DAYS} days")
     for kind, n in replayed.alerts_by_kind().items():
         assert f"{kind} {n}" in summary
     assert "0 failed folders" in summary
-    assert "recall " in summary
+    assert "sensitivity " in summary
 
 
 def test_same_cohort_gives_byte_identical_alerts(

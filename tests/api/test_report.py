@@ -171,7 +171,7 @@ def test_report_lists_folders_that_failed_with_their_error() -> None:
     assert "Folders that could not be read" not in render_report(cohort_report_data(failures=()))
 
 
-def test_report_without_labels_says_why_there_is_no_recall() -> None:
+def test_report_without_labels_says_why_there_is_no_sensitivity() -> None:
     html = render_report(cohort_report_data(labels=None))
     assert "no labels.csv" in html
 
@@ -196,10 +196,10 @@ def test_empty_cohort_still_renders(tmp_path: Path) -> None:
     assert "No alerts were raised." in html
 
 
-def test_report_measures_recall_and_lead_time_against_the_labels() -> None:
+def test_report_measures_sensitivity_and_lead_time_against_the_labels() -> None:
     html = render_report(cohort_report_data())
     # p000 relapses on day 80, its passive alert fires on day 88, the PHQ-9 confirms on day 98
-    assert "<b>100%</b><span>recall before PHQ-9 confirmation (any alert)</span>" in html
+    assert "<b>100%</b><span>sensitivity before PHQ-9 confirmation (any alert)</span>" in html
     assert "<b>1 / 1</b><span>confirmed relapses caught</span>" in html
     assert "<b>10 d</b><span>median lead time</span>" in html
     assert "<b>0.00</b><span>false passive alerts per patient-month</span>" in html

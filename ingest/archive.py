@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path, PurePosixPath
 from tempfile import TemporaryDirectory
 from typing import IO, Any, cast
@@ -62,8 +62,8 @@ class Member:
     #: set on a nested archive that could not be opened: the member is refused with it
     error: IngestError | None = field(default=None, compare=False)
 
-    @property
-    def name(self) -> str:
+    @cached_property
+    def name(self) -> str:  # asked of every member by every parser that looks for its siblings
         return PurePosixPath(self.path).name
 
     def open(self) -> IO[bytes]:

@@ -162,7 +162,7 @@ class _Reading:
         self.phq9: list[pl.DataFrame] = []
 
     def read(self, members: list[Member]) -> None:
-        member_options = replace(self.options, siblings=tuple(members))
+        member_options = replace(self.options, siblings=tuple(members), shared={})
         for member in members:
             try:
                 if member.error is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 import polars as pl
 
@@ -18,6 +18,7 @@ from ingest.read_report import SkipLog
 
 #: called with the number of bytes consumed since the last call
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,20 @@ class ParseOptions:
     #: where parsers count the records they skip (placeholders, unknown values); a parser
     #: reading a sibling for its offsets passes a fresh log, so nothing is counted twice
     skips: SkipLog = field(default_factory=SkipLog)
+    #: what the parsers of one upload work out from its siblings, worked out once (see
+    #: ``once``); ``ingest.load`` gives every upload its own
+    shared: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def wants(self, metric: str) -> bool:
         return self.metrics is None or metric in self.metrics
+
+    def once(self, name: str, work: Callable[[], T]) -> T:
+        """``work()``, done once for the whole upload: every Fitbit file of a Takeout needs
+        the same offset table from its UserSleeps files, every UserSleeps file the same spans
+        of its sleep logs, and a Takeout holds dozens of each."""
+        if name not in self.shared:
+            self.shared[name] = work()
+        return cast(T, self.shared[name])
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ local date and clock time right (nights are assigned by local date) and shifts o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import timedelta
 
 import polars as pl
@@ -100,22 +99,12 @@ def read_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
     return frame
 
 
-def offset_table(siblings: Iterable[Member]) -> pl.DataFrame:
+def offset_table(options: ParseOptions) -> pl.DataFrame:
     """``utc`` (naive UTC), ``local`` (naive local) and ``offset`` of every UserSleeps session
-    start and end in the upload."""
-    members = named(siblings, USER_SLEEPS_NAME)
-    key = tuple((member.display, member.size) for member in members)
-    last = _LAST_TABLE[0] if _LAST_TABLE else None  # one read: safe beside other threads
-    if last is not None and last[0] == key:
-        return last[1]
-    table = _read_offset_table(members)
-    _LAST_TABLE[:] = [(key, table)]
-    return table
-
-
-#: every Fitbit file of an upload asks for the same table: it is read once per upload. Only the
-#: last one is kept, by name and size (never the members: they may hold a whole upload in memory)
-_LAST_TABLE: list[tuple[tuple[tuple[str, int | None], ...], pl.DataFrame]] = []
+    start and end in the upload (``options.siblings``), read once per upload."""
+    return options.once(
+        "fitbit_offset_table", lambda: _read_offset_table(named(options.siblings, USER_SLEEPS_NAME))
+    )
 
 
 def _read_offset_table(members: tuple[Member, ...]) -> pl.DataFrame:

@@ -35,7 +35,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -85,6 +85,20 @@ def _segments(
         raise MalformedFileError(read.file, f"levels.{name} is not a list", record=read.where)
     out = []
     for item in items:
+        # a segment as Fitbit writes it, checked inline (a year holds tens of thousands); any
+        # other goes the long way below, which names what is wrong with it
+        if type(item) is dict:
+            moment, length, level = item.get("dateTime"), item.get("seconds"), item.get("level")
+            metric = LEVEL_METRICS.get(level) if type(level) is str else None
+            if metric is not None and type(moment) is str and type(length) in (int, float):
+                try:
+                    start = datetime.fromisoformat(moment)
+                except ValueError:
+                    pass
+                else:
+                    end = start + timedelta(seconds=float(cast(float, length)))
+                    out.append((start, end, metric))
+                    continue
         segment = read.mapping(item)
         start = read.timestamp(segment, "dateTime")
         seconds = read.number(segment, "seconds")
@@ -149,7 +163,7 @@ def parse_sleep_json(member: Member, options: ParseOptions) -> pl.DataFrame:
         )
         per_log.append((start, end, overlay(data, wakes), totals))
     starts = pl.Series([log[0] for log in per_log], dtype=pl.Datetime("us"))
-    offsets = offsets_at(starts, offset_table(options.siblings), local=True).to_list()
+    offsets = offsets_at(starts, offset_table(options), local=True).to_list()
     rows = SampleRows(SOURCE)
     for (start, end, runs, (asleep, awake)), offset in zip(per_log, offsets, strict=True):
         utc_start, utc_end = utc(start, offset), utc(end, offset)
@@ -208,7 +222,7 @@ def parse_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
         awake=numbers(sessions, "minutes_awake", member.display),
     )
     kept = _one_session_per_night(sessions)
-    logs = json_log_spans(options.siblings)
+    logs = options.once("fitbit_json_log_spans", lambda: json_log_spans(options.siblings))
     if logs.height:
         local = kept.with_columns(
             ls=local_clock(pl.col("start"), "start_offset"),

@@ -67,7 +67,7 @@ def _local_samples(
     frame: pl.DataFrame, metric: str, length: timedelta, options: ParseOptions
 ) -> pl.DataFrame:
     """Rows of naive local ``local`` and ``value`` as samples lasting ``length``."""
-    offsets = offsets_at(frame["local"], offset_table(options.siblings), local=True)
+    offsets = offsets_at(frame["local"], offset_table(options), local=True)
     local_to_utc = pl.col("local") - pl.duration(minutes=pl.col("utc_offset_min"))
     out = frame.with_columns(utc_offset_min=offsets).with_columns(
         start=local_to_utc.dt.replace_time_zone("UTC"), metric=pl.lit(metric), unit=pl.lit("ms")
@@ -118,7 +118,9 @@ def parse_google_daily_hrv(member: Member, options: ParseOptions) -> pl.DataFram
         local=times(stamp, "timestamp", LOCAL_FORMAT, member.display).dt.truncate("1d"),
         value=numbers(frame, GOOGLE_HRV_VALUE, member.display),
     ).filter(pl.col("value") > 0)
-    covered = _summary_days(options.siblings).implode()
+    covered = options.once(
+        "fitbit_hrv_summary_days", lambda: _summary_days(options.siblings)
+    ).implode()
     frame = frame.filter(~pl.col("local").dt.date().is_in(covered))
     return _local_samples(frame, "hrv_rmssd", timedelta(days=1), options)
 

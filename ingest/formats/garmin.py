@@ -87,7 +87,7 @@ def sniff_sleep(path: str, head: bytes) -> bool:
 
 def parse_sleep(member: Member, options: ParseOptions) -> pl.DataFrame:
     rows = SampleRows(SOURCE)
-    offsets = _uds_offsets(options.siblings, options)
+    offsets = options.once("garmin_uds_offsets", lambda: _uds_offsets(options.siblings, options))
     for index, item in enumerate(_records(member, options)):
         read = RecordReader(member.display, f"record {index}")
         record = read.mapping(item)

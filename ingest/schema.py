@@ -114,13 +114,16 @@ def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
 def validate(frame: pl.DataFrame, schema: Mapping[str, pl.DataType], what: str) -> pl.DataFrame:
     """Return ``frame`` with its columns in schema order, or raise SchemaError naming every
     missing, unexpected or wrongly typed column at once."""
+    actual = frame.schema
+    if list(actual.items()) == list(schema.items()):
+        return frame  # the usual case: nothing to check or move
     problems: list[str] = []
     for name, dtype in schema.items():
-        if name not in frame.columns:
+        if name not in actual:
             problems.append(f"missing column {name!r} ({dtype})")
-        elif frame.schema[name] != dtype:
-            problems.append(f"column {name!r} is {frame.schema[name]}, expected {dtype}")
-    extra = [c for c in frame.columns if c not in schema]
+        elif actual[name] != dtype:
+            problems.append(f"column {name!r} is {actual[name]}, expected {dtype}")
+    extra = [c for c in actual if c not in schema]
     if extra:
         problems.append(f"unexpected columns {extra}")
     if problems:

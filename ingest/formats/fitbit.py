@@ -93,6 +93,8 @@ def _read_series(
     except pl.exceptions.PolarsError as exc:
         _explain(member, decode_json(member.display, data), schema)
         raise MalformedFileError(member.display, f"not a list of Fitbit records ({exc})") from exc
+    if not any(column.has_nulls() for column in frame.iter_columns()):
+        return frame
     missing = frame.with_row_index("record").filter(pl.any_horizontal(pl.all().is_null()))
     if missing.height:
         row = missing.row(0, named=True)
@@ -126,9 +128,11 @@ def _times(frame: pl.DataFrame, member: Member) -> pl.Series:
     """``dateTime`` as Fitbit writes it (``MM/DD/YY HH:MM:SS``) or as research copies rewrite
     it (``YYYY-MM-DD HH:MM:SS``)."""
     text = frame["dateTime"]
-    parsed = text.str.strptime(pl.Datetime("us"), US_TIME, strict=False).fill_null(
-        text.str.strptime(pl.Datetime("us"), ISO_TIME, strict=False)
-    )
+    parsed = text.str.strptime(pl.Datetime("us"), US_TIME, strict=False)
+    if parsed.has_nulls():
+        parsed = parsed.fill_null(text.str.strptime(pl.Datetime("us"), ISO_TIME, strict=False))
+    if not parsed.has_nulls():
+        return parsed
     bad = parsed.is_null().arg_true()
     if len(bad):
         raise InvalidValueError(
@@ -153,7 +157,7 @@ def _numbers(values: pl.Series, name: str, member: Member) -> pl.Series:
 
 def _with_offsets(frame: pl.DataFrame, options: ParseOptions, *, local: bool) -> pl.DataFrame:
     """``moment`` (naive) → ``start`` (UTC) and ``utc_offset_min``."""
-    offsets = offsets_at(frame["moment"], offset_table(options.siblings), local=local)
+    offsets = offsets_at(frame["moment"], offset_table(options), local=local)
     frame = frame.with_columns(utc_offset_min=offsets)
     start = pl.col("moment")
     if local:
@@ -175,11 +179,9 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
             empty_days.height,
         )
     frame = frame.filter(~placeholder)
-    day = (
-        frame["date"]
-        .str.strptime(pl.Date, US_DATE, strict=False)
-        .fill_null(frame["date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False))
-    )
+    day = frame["date"].str.strptime(pl.Date, US_DATE, strict=False)
+    if day.has_nulls():
+        day = day.fill_null(frame["date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     bad = day.is_null().arg_true()
     if len(bad):
         raise InvalidValueError(

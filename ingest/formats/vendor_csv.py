@@ -60,6 +60,9 @@ def read_text_csv(
 def require_cells(frame: pl.DataFrame, columns: list[str], file: str) -> None:
     """MalformedFileError naming the first line where a required cell is empty (a truncated
     last line shows up this way)."""
+    blank = [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns]
+    if not frame.select(pl.any_horizontal(blank).any()).item():
+        return  # the usual case, found in one pass
     for column in columns:
         empty = frame.filter(pl.col(column).is_null() | (pl.col(column).str.strip_chars() == ""))
         if empty.height:
@@ -71,6 +74,8 @@ def require_cells(frame: pl.DataFrame, columns: list[str], file: str) -> None:
 def numbers(frame: pl.DataFrame, column: str, file: str) -> pl.Series:
     """The column as f64; InvalidValueError naming the first line whose cell is not a number."""
     parsed = frame[column].str.strip_chars().cast(pl.Float64, strict=False)
+    if not parsed.has_nulls():
+        return parsed
     bad = frame.filter(frame[column].is_not_null() & (frame[column] != "") & parsed.is_null())
     if bad.height:
         raise InvalidValueError(
@@ -89,6 +94,8 @@ def times(
     dtype = pl.Datetime("us", "UTC") if aware else pl.Datetime("us")
     text = frame[column].str.strip_chars()
     parsed = text.str.strptime(dtype, fmt, strict=False)
+    if not parsed.has_nulls():
+        return parsed
     bad = frame.filter(text.is_not_null() & (text != "") & parsed.is_null())
     if bad.height:
         raise InvalidValueError(

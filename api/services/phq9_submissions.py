@@ -7,7 +7,8 @@ answered the same way if it is sent again.
 - An answer time already stored with other answers is a conflict (409) naming the stored entry:
   the stored answers are not silently kept over the new ones, nor replaced.
 - The same answers sent again (a retry after a lost response, or the same ``Idempotency-Key``)
-  are a replay: the response of the first submission, and nobody is told twice.
+  are a replay: the response of the first submission, and nobody is told twice; also when the
+  second arrives while the first is still being stored (the patient's row is locked).
 - Every answer with item 9 above zero shows the patient the safety message, whatever the state
   of an earlier alert; the care team is told by a firing of the safety alert (``fire``).
 """
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from api.services.errors import Conflict, InvalidInput
 from api.services.phq9 import KEY, SUBMITTED_AT, judge_new_entries
-from api.store import Phq9Entry, Phq9Submission
+from api.store import Patient, Phq9Entry, Phq9Submission
 from api.unit_of_work import UnitOfWork
 from ingest.schema import PHQ9_ITEMS
 
@@ -68,6 +69,11 @@ def submit_answers(
     entries = _one_per_time(entries.with_columns(pl.lit(patient_id).alias("patient_id")))
     check_answer_times(entries, now=now)
     digest = _digest(entries)
+    # one submission of a patient at a time: the same answers sent twice at once (two taps, a
+    # retry while the first is still being stored) wait here, then find the first one stored
+    # and get its answer, instead of both inserting (PostgreSQL; SQLite's writes take its one
+    # write lock at BEGIN, see api.unit_of_work)
+    session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
     if idempotency_key is not None:
         earlier = session.scalar(
             select(Phq9Submission).where(

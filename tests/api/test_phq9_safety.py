@@ -4,17 +4,21 @@ a PHQ-9 sent twice is stored once and answered the same; implausible answer time
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
+from api.clock import FixedClock
 from api.db import make_session_factory, transaction
 from api.services.detection import run_detection
+from api.services.phq9_submissions import Receipt, submit_answers
 from api.store import Alert, Phq9Entry
-from api.unit_of_work import UnitOfWork
+from api.unit_of_work import UnitOfWork, unit_of_work
+from ingest.load import load
 from tests.api.conftest import T0, World
 from tests.api.webhook_receiver import WebhookReceiver
 from tests.api.webhook_world import add_endpoint
@@ -142,6 +146,64 @@ def test_an_idempotency_key_replays_its_answers_and_refuses_other_answers(
     )
     assert other.status_code == 409
     assert "phone-7f3a" in other.json()["detail"]
+
+
+def test_the_same_answers_sent_again_while_the_first_are_being_stored_are_a_replay(
+    world: World, engine: Engine, clock: FixedClock
+) -> None:
+    """Two taps, or a retry while the first submission is still being stored: the second
+    waits for the first, then gets its answer; the answers are stored once, the care team is
+    told once and nobody sees an error."""
+    answers = load(
+        _answers("2026-03-01T08:00:00Z", NEARLY_EVERY_DAY), patient_id="p1", display="phq9.json"
+    ).phq9
+    factory = make_session_factory(engine)
+    second: dict[str, Receipt | BaseException] = {}
+
+    def send_again() -> None:
+        try:
+            with unit_of_work(factory, clock=clock, write_lock=True) as work:
+                second["receipt"] = submit_answers(
+                    work, patient_id="p1", entries=answers, now=clock.now()
+                )
+        except BaseException as error:  # the thread's failure is the test's
+            second["receipt"] = error
+
+    with unit_of_work(factory, clock=clock, write_lock=True) as work:
+        first = submit_answers(work, patient_id="p1", entries=answers, now=clock.now())
+        sender = threading.Thread(target=send_again)
+        sender.start()
+        _wait_until_blocked(engine, sender)
+    sender.join()
+
+    receipt = second["receipt"]
+    assert isinstance(receipt, Receipt), repr(receipt)
+    assert receipt.replayed and receipt.body == first.body
+    assert "emergency" in receipt.shown_to("patient")["safety"]
+    with factory() as s:
+        assert len(s.scalars(select(Phq9Entry)).all()) == 1
+        assert [a.kind for a in s.scalars(select(Alert))] == ["phq9_safety"]
+
+
+def _wait_until_blocked(engine: Engine, sender: threading.Thread) -> None:
+    """Until the second submission waits on a lock the open transaction holds (PostgreSQL
+    shows it; SQLite's waiting writer cannot be seen, so it is given a moment)."""
+    if engine.dialect.name != "postgresql":
+        sender.join(0.5)
+        return
+    with engine.connect() as watcher:
+        for _ in range(400):
+            waiting = watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            if waiting or not sender.is_alive():
+                return
+            watcher.rollback()  # pg_stat_activity is read once per transaction
+            sender.join(0.05)
+    raise AssertionError("the second submission never reached the lock")
 
 
 @pytest.mark.parametrize(

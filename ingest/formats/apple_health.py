@@ -7,8 +7,10 @@ only the ``HealthData`` root all read the same way.
 
 The file is streamed (lxml iterparse, each top-level element freed as soon as it is read), and
 the samples are built in chunks from column lists, so memory follows the wanted records, not the
-file: asking only for the metrics nights need skips the per-second heart rate at the cost of one
-dictionary lookup per record. Read as:
+file. Asking only for the metrics nights need skips the per-second heart rate before lxml sees it
+(``ingest.xmlsafe``: whole regions of records nobody asked for are recognised by a scan in C and
+dropped, leaving their newlines so line numbers stay true), and HRV's beat lists with it. Read
+as:
 
 * ``HKCategoryTypeIdentifierSleepAnalysis``: every value across iOS versions (named or, in old
   exports, numeric) to ``sleep_in_bed``/``sleep_asleep``/``sleep_awake``/``sleep_core``/

@@ -89,6 +89,8 @@ def read_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
         end_offset=offset_minutes(pl.col("end_utc_offset")),
     )
     for column, parsed in (("start_utc_offset", "start_offset"), ("end_utc_offset", "end_offset")):
+        if not frame[parsed].has_nulls():
+            continue
         bad = frame.filter(pl.col(parsed).is_null())
         if bad.height:
             raise InvalidValueError(
@@ -135,9 +137,19 @@ def offsets_at(moments: pl.Series, table: pl.DataFrame, *, local: bool) -> pl.Se
     """The offset (minutes) for each naive ``moments`` value: local wall-clock times when
     ``local``, else UTC. 0 where no session is within REACH."""
     key = "local" if local else "utc"
-    probe = pl.DataFrame({"t": moments.cast(pl.Datetime("us"))}).with_row_index("i")
     if table.is_empty():
         return pl.Series("offset", [0] * len(moments), dtype=pl.Int32)
+    times = moments.cast(pl.Datetime("us"))
+    if not times.has_nulls() and times.is_sorted():  # a file's records usually are
+        matched = pl.DataFrame({"t": times}).join_asof(
+            table.select(key, "offset").sort(key),
+            left_on="t",
+            right_on=key,
+            strategy="nearest",
+            tolerance=REACH,
+        )
+        return matched["offset"].fill_null(0).cast(pl.Int32)
+    probe = pl.DataFrame({"t": times}).with_row_index("i")
     matched = (
         probe.sort("t")
         .join_asof(

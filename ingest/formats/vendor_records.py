@@ -246,8 +246,8 @@ class SampleRows:
                 "source": [self.source] * len(self.metric),
                 "device": self.device,
                 "metric": self.metric,
-                "start": self.start,
-                "end": self.end,
+                "start": instants(self.start),
+                "end": instants(self.end),
                 "utc_offset_min": self.offset,
                 "value": self.value,
                 "unit": self.unit,
@@ -257,6 +257,48 @@ class SampleRows:
         if options.metrics is not None:
             frame = frame.filter(pl.col("metric").is_in(sorted(options.metrics)))
         return frame
+
+    def local_frame(self, options: ParseOptions) -> pl.DataFrame:
+        """``frame`` of rows whose start and end were added as naive local times at their
+        offset: moved to UTC as a whole column (each would be moved alike, ``utc``)."""
+        local = pl.Datetime("us")
+        frame = pl.DataFrame(
+            {
+                "patient_id": [options.patient_id] * len(self.metric),
+                "source": [self.source] * len(self.metric),
+                "device": self.device,
+                "metric": self.metric,
+                "start": self.start,
+                "end": self.end,
+                "utc_offset_min": self.offset,
+                "value": self.value,
+                "unit": self.unit,
+            },
+            schema={**SAMPLES, "start": local, "end": local},
+        ).with_columns(start=_local_to_utc("start"), end=_local_to_utc("end"))
+        if options.metrics is not None:
+            frame = frame.filter(pl.col("metric").is_in(sorted(options.metrics)))
+        return frame
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def instants(moments: list[datetime]) -> pl.Series:
+    """Aware datetimes as a UTC column, built from their microseconds since the epoch (exact):
+    polars takes a list of aware datetimes one Python call at a time, several times slower."""
+    try:
+        micros = [(moment - _EPOCH) // _MICROSECOND for moment in moments]
+    except TypeError:  # a naive one among them: polars reads it as UTC
+        return pl.Series(moments, dtype=SAMPLES["start"])
+    return pl.Series(micros, dtype=pl.Int64).cast(SAMPLES["start"])
+
+
+def _local_to_utc(name: str) -> pl.Expr:
+    return (pl.col(name) - pl.duration(minutes=pl.col("utc_offset_min"))).dt.replace_time_zone(
+        "UTC"
+    )
 
 
 def to_samples(frame: pl.DataFrame, options: ParseOptions, source: str) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +43,7 @@ from ingest.formats.vendor_records import (
     RecordReader,
     decode_json,
     json_head_is,
+    named,
     read_bytes,
     to_samples,
 )
@@ -56,6 +58,8 @@ ISO_TIME = "%Y-%m-%d %H:%M:%S"
 #: ``steps-2020-07-07.json`` as Fitbit names it, ``steps.json`` as merged research copies do
 STEPS_NAME = re.compile(r"^steps(-\d{4}-\d{2}-.*)?\.json$")
 STEPS_PREFIX = "steps-"
+#: ``resting_heart_rate-2020-03-09.json`` as Fitbit names it (the batch reads these by name)
+RESTING_NAME = re.compile(r"^resting_heart_rate(-\d{4}-\d{2}-.*)?\.json$")
 #: the value object of a resting-heart-rate day: ``{"date": ..., "value": ..., "error": ...}``
 RESTING_VALUE = re.compile(rb'"value"\s*:\s*\{\s*"date"\s*:')
 Sniff = Callable[[str, bytes], bool]
@@ -165,9 +169,19 @@ def _with_offsets(frame: pl.DataFrame, options: ParseOptions, *, local: bool) ->
     return frame.with_columns(start=start.dt.replace_time_zone("UTC"))
 
 
+RESTING_SCHEMA: dict[str, pl.DataType] = {
+    "dateTime": pl.String(),
+    "value": pl.Struct({"date": pl.String, "value": pl.Float64, "error": pl.Float64}),
+}
+STEPS_SCHEMA: dict[str, pl.DataType] = {"dateTime": pl.String(), "value": pl.String()}
+RESTING_PLACEHOLDER = "a day without a measurement (date null, value 0)"
+
+
 def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
-    value = pl.Struct({"date": pl.String, "value": pl.Float64, "error": pl.Float64})
-    frame = _read_series(member, options, {"dateTime": pl.String(), "value": value})
+    batch = options.once("fitbit_resting_heart_rate", lambda: _resting_batch(options))
+    if member.display in batch:
+        return _from_batch(batch[member.display], member, options)
+    frame = _read_series(member, options, RESTING_SCHEMA)
     frame = frame.with_row_index("record").unnest("value")
     placeholder = pl.col("date").is_null() | (pl.col("value") <= 0)
     empty_days = frame.filter(placeholder)
@@ -175,7 +189,7 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
         options.skips.skip(
             member.display,
             f"record {empty_days['record'][0]} ({empty_days['dateTime'][0]})",
-            "a day without a measurement (date null, value 0)",
+            RESTING_PLACEHOLDER,
             empty_days.height,
         )
     frame = frame.filter(~placeholder)
@@ -199,7 +213,10 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
 
 
 def parse_steps(member: Member, options: ParseOptions) -> pl.DataFrame:
-    frame = _read_series(member, options, {"dateTime": pl.String(), "value": pl.String()})
+    batch = options.once("fitbit_steps", lambda: _steps_batch(options))
+    if member.display in batch:
+        return _from_batch(batch[member.display], member, options)
+    frame = _read_series(member, options, STEPS_SCHEMA)
     frame = frame.select(
         moment=_times(frame, member).dt.truncate(STEP_BUCKET),
         value=_numbers(frame["value"], "value", member),
@@ -220,6 +237,142 @@ def parse_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
     frame = _with_offsets(frame.filter(pl.col("value") > 0), options, local=False)
     frame = frame.with_columns(end=pl.col("start"), metric=pl.lit("heart_rate"), unit=pl.lit("bpm"))
     return to_samples(frame, options, SOURCE)
+
+
+# -- every file of a kind at once -------------------------------------------------------------
+# A year of Fitbit's export is a dozen monthly files of each daily series, and the frame work
+# on one costs about the same as on all of them: the files an upload names as Fitbit does
+# (``resting_heart_rate-*.json``, ``steps-*.json``) are read once as one frame, and each file's
+# rows are handed out when the file is parsed. The rows are the same as file by file: every
+# step works row by row or within one file. Whenever a file is not plainly sound (a broken
+# record, a field missing, a value to name), nothing is handed out and each file is read on
+# its own, which names the file and record as always.
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One file's rows out of its kind's frame, its bytes (for ``progress``) and the records
+    it skips (first record, count)."""
+
+    samples: pl.DataFrame
+    size: int
+    skipped: tuple[str, int] | None = None
+
+
+def _from_batch(part: _Part, member: Member, options: ParseOptions) -> pl.DataFrame:
+    if options.progress is not None:
+        options.progress(part.size)
+    if part.skipped is not None:
+        record, count = part.skipped
+        options.skips.skip(member.display, record, RESTING_PLACEHOLDER, count)
+    return part.samples
+
+
+def _series_batch(
+    options: ParseOptions, name: re.Pattern[str], sniff: Sniff, schema: dict[str, pl.DataType]
+) -> tuple[list[Member], list[int], pl.DataFrame] | None:
+    """The upload's files so named that ``sniff`` reads, their sizes, and their records as one
+    frame with ``file`` (the file's place) and ``record`` (the record's place in it); None
+    when there are fewer than two or one is not plainly sound."""
+    members = [m for m in named(options.siblings, name) if sniff(m.path, m.head())]
+    if len(members) < 2:
+        return None
+    sizes, frames = [], []
+    quiet = ParseOptions()  # each file's bytes are counted when it is parsed
+    for member in members:
+        data = read_bytes(member, quiet)
+        sizes.append(len(data))
+        frames.append(pl.read_json(io.BytesIO(data), schema=schema))
+    frame = pl.concat(frames)
+    if any(column.has_nulls() for column in frame.iter_columns()):
+        return None  # a missing field: named file by file
+    place = [i for i, part in enumerate(frames) for _ in range(part.height)]
+    frame = frame.with_columns(file=pl.Series(place, dtype=pl.Int64)).with_columns(
+        record=pl.int_range(pl.len()).over("file")
+    )
+    return members, sizes, frame
+
+
+def _parts(
+    members: list[Member],
+    sizes: list[int],
+    frame: pl.DataFrame,
+    options: ParseOptions,
+    skipped: dict[int, tuple[str, int]] | None = None,
+) -> dict[str, _Part]:
+    by_file = frame.partition_by("file", as_dict=True, maintain_order=True)
+    return {
+        member.display: _Part(
+            to_samples(by_file.get((i,), frame.clear()), options, SOURCE),
+            sizes[i],
+            (skipped or {}).get(i),
+        )
+        for i, member in enumerate(members)
+    }
+
+
+def _resting_batch(options: ParseOptions) -> dict[str, _Part]:
+    try:
+        read = _series_batch(options, RESTING_NAME, sniff_resting_heart_rate, RESTING_SCHEMA)
+        if read is None:
+            return {}
+        members, sizes, frame = read
+        frame = frame.unnest("value")
+        placeholder = pl.col("date").is_null() | (pl.col("value") <= 0)
+        empty_days = (
+            frame.filter(placeholder)
+            .group_by("file", maintain_order=True)
+            .agg(pl.col("record").first(), pl.col("dateTime").first(), pl.len())
+        )
+        skipped = {
+            file: (f"record {record} ({moment})", count)
+            for file, record, moment, count in empty_days.iter_rows()
+        }
+        frame = frame.filter(~placeholder)
+        day = frame["date"].str.strptime(pl.Date, US_DATE, strict=False)
+        if day.has_nulls():
+            day = day.fill_null(frame["date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+        if day.has_nulls():
+            return {}
+        frame = _with_offsets(
+            frame.with_columns(moment=day.cast(pl.Datetime("us"))), options, local=True
+        )
+        frame = frame.with_columns(
+            end=pl.col("start") + timedelta(days=1),
+            metric=pl.lit("resting_heart_rate"),
+            unit=pl.lit("bpm"),
+        )
+        return _parts(members, sizes, frame, options, skipped)
+    except Exception:  # read again file by file, which names what is wrong
+        return {}
+
+
+def _steps_batch(options: ParseOptions) -> dict[str, _Part]:
+    try:
+        read = _series_batch(options, STEPS_NAME, sniff_steps, STEPS_SCHEMA)
+        if read is None:
+            return {}
+        members, sizes, frame = read
+        text = frame["dateTime"]
+        moment = text.str.strptime(pl.Datetime("us"), US_TIME, strict=False)
+        if moment.has_nulls():
+            moment = moment.fill_null(text.str.strptime(pl.Datetime("us"), ISO_TIME, strict=False))
+        value = frame["value"].cast(pl.Float64, strict=False)
+        # whole counts only: a sum of them is exact in any order
+        if moment.has_nulls() or value.has_nulls() or (value % 1 != 0).any():
+            return {}
+        frame = frame.select("file", moment=moment.dt.truncate(STEP_BUCKET), value=value)
+        quarters = (
+            frame.group_by("file", "moment").agg(pl.col("value").sum()).sort("file", "moment")
+        )
+        quarters = _with_offsets(quarters, options, local=False).with_columns(
+            end=pl.col("start") + timedelta(minutes=15),
+            metric=pl.lit("steps"),
+            unit=pl.lit("count"),
+        )
+        return _parts(members, sizes, quarters, options)
+    except Exception:  # read again file by file, which names what is wrong
+        return {}
 
 
 def _csv(check: Callable[[bytes], bool]) -> Sniff:

@@ -310,3 +310,42 @@ def test_takeout_duplicate_counter_in_a_file_name_is_still_read(
     renamed = tmp_path / "steps-2024-01-(10).json"
     shutil.copy(source, renamed)
     assert load(renamed).samples["value"].sum() == 242
+
+
+def test_monthly_files_of_a_takeout_give_each_files_own_rows_and_skips(
+    public_samples: Path, tmp_path: Path
+) -> None:
+    """A Takeout holds a file a month of each daily series: read together as an upload, each
+    gives what it gives read alone, its placeholder days counted against it; a broken month is
+    refused by name and the other months still load."""
+    source = public_samples / "fitbit/AnthonyNicholas__innerGalileo"
+    resting = json.loads((source / "resting_heart_rate-2020-03-09.json").read_text())
+    steps = json.loads((source / "steps-2020-07-07.json").read_text())
+    folder = tmp_path / "Global Export Data"
+    folder.mkdir()
+    for month, start in enumerate(range(0, len(resting), 60)):
+        name = f"resting_heart_rate-2020-0{month + 3}-09.json"
+        (folder / name).write_text(json.dumps(resting[start : start + 60]))
+    half = len(steps) // 2
+    (folder / "steps-2020-07-06.json").write_text(json.dumps(steps[:half]))
+    (folder / "steps-2020-07-07.json").write_text(json.dumps(steps[half:]))
+
+    def alone() -> tuple[pl.DataFrame, list[str]]:
+        loads = [load(path, patient_id="p") for path in sorted(folder.iterdir())]
+        rows = pl.concat([loaded.samples for loaded in loads])
+        return rows.sort(pl.all()), [w.sentence() for loaded in loads for w in loaded.warnings]
+
+    rows, skips = alone()
+    together = load(folder, patient_id="p")
+    assert_frame_equal(together.samples.sort(pl.all()), rows)
+    assert [w.sentence() for w in together.warnings] == skips
+    assert len(skips) >= 2  # placeholder days in more than one month
+
+    broken = folder / "resting_heart_rate-2020-09-09.json"
+    day = {"date": "9/99/20", "value": 61, "error": 0}
+    broken.write_text(json.dumps([{"dateTime": "09/09/20 00:00:00", "value": day}]))
+    with_broken = load(folder, patient_id="p")
+    assert with_broken.refused == [
+        (str(broken), "record 0: field 'date' is '9/99/20', not MM/DD/YY")
+    ]
+    assert_frame_equal(with_broken.samples.sort(pl.all()), rows)

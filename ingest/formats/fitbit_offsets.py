@@ -15,13 +15,14 @@ local date and clock time right (nights are assigned by local date) and shifts o
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import polars as pl
 
 from ingest.archive import Member
 from ingest.errors import InvalidValueError
-from ingest.formats import ParseOptions
+from ingest.formats import ParseOptions, Progress
 from ingest.formats.vendor_csv import header_of, read_text_csv, require_cells, times
 from ingest.formats.vendor_records import named
 
@@ -77,8 +78,28 @@ def offset_minutes(text: pl.Expr) -> pl.Expr:
 
 def read_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
     """UserSleeps sessions: ``start``/``end`` (UTC), their offsets, minutes asleep and awake,
-    ``algorithm_version`` and ``line``. Errors name the file and line."""
-    frame = read_text_csv(member, options, USER_SLEEPS_COLUMNS)
+    ``algorithm_version`` and ``line``. Errors name the file and line. Read once per upload
+    (the offset table reads every UserSleeps file before each is parsed itself); its bytes
+    count towards ``options.progress`` at each call, as if it were read again."""
+    key = f"fitbit_user_sleeps {member.display}"
+    if key in options.shared:
+        sessions, size = options.shared[key]
+        if options.progress is not None:
+            options.progress(size)
+        return sessions
+    sessions, _ = options.once(key, lambda: _read_user_sleeps(member, options.progress))
+    return sessions
+
+
+def _read_user_sleeps(member: Member, progress: Progress | None) -> tuple[pl.DataFrame, int]:
+    sizes: list[int] = []
+
+    def counted(size: int) -> None:
+        sizes.append(size)
+        if progress is not None:
+            progress(size)
+
+    frame = read_text_csv(member, ParseOptions(progress=counted), USER_SLEEPS_COLUMNS)
     require_cells(frame, USER_SLEEPS_COLUMNS, member.display)
     start = times(frame, "sleep_start", UTC_FORMAT, member.display, aware=True)
     end = times(frame, "sleep_end", UTC_FORMAT, member.display, aware=True)
@@ -98,21 +119,20 @@ def read_user_sleeps(member: Member, options: ParseOptions) -> pl.DataFrame:
                 f"column {column!r} is {bad[column][0]!r}, not an offset like -04:00",
                 record=f"line {bad['line'][0]}",
             )
-    return frame
+    return frame, sum(sizes)
 
 
 def offset_table(options: ParseOptions) -> pl.DataFrame:
     """``utc`` (naive UTC), ``local`` (naive local) and ``offset`` of every UserSleeps session
     start and end in the upload (``options.siblings``), read once per upload."""
-    return options.once(
-        "fitbit_offset_table", lambda: _read_offset_table(named(options.siblings, USER_SLEEPS_NAME))
-    )
+    return options.once("fitbit_offset_table", lambda: _read_offset_table(options))
 
 
-def _read_offset_table(members: tuple[Member, ...]) -> pl.DataFrame:
+def _read_offset_table(options: ParseOptions) -> pl.DataFrame:
     parts = []
-    quiet = ParseOptions()  # these members are counted when they are parsed themselves
-    for member in members:
+    # these members are counted (progress) when they are parsed themselves
+    quiet = replace(options, progress=None)
+    for member in named(options.siblings, USER_SLEEPS_NAME):
         if not is_user_sleeps(member.head(4096)):
             continue
         sessions = read_user_sleeps(member, quiet)

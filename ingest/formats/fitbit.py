@@ -9,7 +9,8 @@ never bounds the records inside):
   see ``fitbit_takeout_csv``.
 * ``resting_heart_rate-*.json``: one record per day, ``value.date`` in MM/DD/YY and
   ``value.value`` in bpm → daily ``resting_heart_rate``. Days without a measurement are written
-  with ``date: null`` and ``value: 0``: they are not data and give no row.
+  with ``date: null`` and ``value: 0`` (or, in some copies, a date and no value): they are not
+  data, give no row and are counted as skipped.
 * ``steps-*.json``: per-minute counts, ``value`` written as a string, timestamps in UTC (the
   file named for a day starts at that day's local midnight, e.g. ``07/06/20 14:08`` in a file
   named 07-07 for a user at UTC+10). They are summed per quarter hour into timed ``steps``
@@ -174,7 +175,9 @@ RESTING_SCHEMA: dict[str, pl.DataType] = {
     "value": pl.Struct({"date": pl.String, "value": pl.Float64, "error": pl.Float64}),
 }
 STEPS_SCHEMA: dict[str, pl.DataType] = {"dateTime": pl.String(), "value": pl.String()}
-RESTING_PLACEHOLDER = "a day without a measurement (date null, value 0)"
+RESTING_PLACEHOLDER = "a day without a measurement (no date, or a value of 0 or none)"
+#: such a day: Fitbit writes ``date: null, value: 0``; a dated day without a value is one too
+_RESTING_PLACEHOLDER = pl.col("date").is_null() | pl.col("value").is_null() | (pl.col("value") <= 0)
 
 
 def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFrame:
@@ -183,7 +186,7 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
         return _from_batch(batch[member.display], member, options)
     frame = _read_series(member, options, RESTING_SCHEMA)
     frame = frame.with_row_index("record").unnest("value")
-    placeholder = pl.col("date").is_null() | (pl.col("value") <= 0)
+    placeholder = _RESTING_PLACEHOLDER
     empty_days = frame.filter(placeholder)
     if empty_days.height:
         options.skips.skip(
@@ -318,7 +321,7 @@ def _resting_batch(options: ParseOptions) -> dict[str, _Part]:
             return {}
         members, sizes, frame = read
         frame = frame.unnest("value")
-        placeholder = pl.col("date").is_null() | (pl.col("value") <= 0)
+        placeholder = _RESTING_PLACEHOLDER
         empty_days = (
             frame.filter(placeholder)
             .group_by("file", maintain_order=True)

@@ -256,6 +256,30 @@ def test_public_resting_heart_rate_skips_placeholder_days(public_samples: Path) 
     assert first["value"] == 65.0
 
 
+@pytest.mark.parametrize("files", [1, 2])
+def test_a_dated_day_without_a_resting_heart_rate_is_counted_as_skipped(
+    tmp_path: Path, files: int
+) -> None:
+    """A day with its date but no value (or a value of null) is no measurement: no row, and
+    the upload's report counts it, read alone or with the other months."""
+    days = [
+        {"dateTime": "03/10/20 00:00:00", "value": {"date": "03/10/20", "value": 61.5}},
+        {"dateTime": "03/11/20 00:00:00", "value": {"date": "03/11/20", "value": None}},
+        {"dateTime": "03/12/20 00:00:00", "value": {"date": "03/12/20"}},
+        {"dateTime": "03/13/20 00:00:00", "value": {"date": "03/13/20", "value": 62.0}},
+    ]
+    for month in range(files):
+        name = f"resting_heart_rate-2020-0{month + 3}-09.json"
+        (tmp_path / name).write_text(json.dumps(days if month == 0 else days[:1]))
+
+    loaded = load(tmp_path, patient_id="p")
+
+    assert sorted(loaded.samples["value"].unique().to_list()) == [61.5, 62.0]
+    [skipped] = [w for w in loaded.warnings if "resting_heart_rate-2020-03-09" in w.sentence()]
+    assert skipped.count == 2
+    assert "without a measurement" in skipped.sentence()
+
+
 def test_public_steps_add_up_to_the_files_total(public_samples: Path) -> None:
     path = public_samples / "fitbit/AnthonyNicholas__innerGalileo/steps-2020-07-07.json"
     total = sum(int(r["value"]) for r in json.loads(path.read_text()))

@@ -47,7 +47,7 @@ def test_a_merged_research_copy_is_read_by_content(fixtures_dir: Path) -> None:
     # the log written twice counts once
     assert _night(nights, "2020-03-30")["sleep_total_min"] == 360.0
     skipped = {w.reason: w for w in loaded.warnings}
-    placeholder = skipped["a day without a measurement (date null, value 0)"]
+    placeholder = skipped["a day without a measurement (no date, or a value of 0 or none)"]
     assert placeholder.file.endswith("resting_heart_rate.json")
     assert placeholder.record == "record 0 (2020-03-27 00:00:00)"
 

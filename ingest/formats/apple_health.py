@@ -260,8 +260,17 @@ def _hourly_steps(frame: pl.DataFrame) -> pl.DataFrame:
     hour = (pl.col("start") + offset).dt.truncate("1h") - offset
     summed = (
         frame.filter(steps)
-        .unique()
-        .group_by("patient_id", "source", "device", "metric", "utc_offset_min", "unit", hour)
+        .unique(maintain_order=True)
+        .group_by(
+            "patient_id",
+            "source",
+            "device",
+            "metric",
+            "utc_offset_min",
+            "unit",
+            hour,
+            maintain_order=True,
+        )
         .agg(pl.col("value").sum())
         .with_columns(end=pl.col("start") + pl.duration(hours=1))
     )

@@ -506,6 +506,26 @@ def test_hrv_beat_lists_are_not_read_but_their_records_are() -> None:
     assert read.filter(pl.col("metric") == "hrv_sdnn")["value"].to_list() == [48.6, 51.2]
 
 
+def test_steps_summed_per_hour_come_out_in_the_same_order_every_time() -> None:
+    start = datetime(2024, 3, 1, 0, 0)
+    records = [
+        STEPS.format(
+            t=(start + timedelta(minutes=7 * i)).strftime("%Y-%m-%d %H:%M:%S +0100"), v=i % 97
+        ).replace('sourceName="Watch"', f'sourceName="{("Watch", "iPhone", "Ring")[i % 3]}"')
+        for i in range(6_000)
+    ]
+    data = (HEADER + "".join(records) + "</HealthData>\n").encode()
+
+    reads = [
+        load(data, display="export.xml", metrics=NIGHTS_METRICS, hourly_steps=True).samples
+        for _ in range(4)
+    ]
+
+    assert reads[0].height > 1_000
+    for again in reads[1:]:
+        assert_frame_equal(again, reads[0])
+
+
 def test_steps_summed_per_hour_give_the_same_nights() -> None:
     """The nights path reads steps as sums per device and local hour: the same nights, in a
     fraction of the rows (and a record written twice still counts once)."""

@@ -171,7 +171,12 @@ def replay_day(
             mark_due(session, everyone[lo : lo + MARK_CHUNK], now=clock.now())
         if window is not None:
             window.refresh(session, day=day)
-        run_due_detection(work, now=clock.now(), inputs=window)
+        run_due_detection(
+            work,
+            now=clock.now(),
+            inputs=window,
+            latest=window.latest_nights if window is not None else None,
+        )
         # the nightly sweep's calendar notes for the team, which alert no one
         note_calendar(session, day=day, now=clock.now(), inputs=window)
     if policy is not None:

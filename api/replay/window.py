@@ -7,8 +7,10 @@ judges every patient every day, so it would read the same rows 365 times: for 2,
 stored rows of the nights each replayed day wrote (read back from the database after their
 upsert, so the copy holds exactly what the table holds), and drops the nights that fall out
 of the window. The PHQ-9 entries are read once a day (per judged night) for everyone: the same
-rows per patient as ``load_phq9`` gives each batch. What the detection job sees is the rows it
-would have read from the database; ``tests/api/test_replay_window.py`` checks it row for row.
+rows per patient as ``load_phq9`` gives each batch. Each patient's latest night with a UTC
+offset, which decides the local night judged (``latest_nights``), comes from the same copy.
+What the detection job sees is the rows it would have read from the database;
+``tests/api/test_replay_window.py`` checks it row for row.
 """
 
 from __future__ import annotations
@@ -30,15 +32,18 @@ from detect.cube import needed_columns
 IDS_PER_QUERY = 5000
 #: the earliest local night a replayed day's detection judges, in days before it (UTC-12)
 EARLIEST_NIGHT = 1
+#: kept beside the detection job's columns: the offset of each patient's latest night
+OFFSET = "utc_offset_min"
 
 
 class StoredWindow:
-    """``DetectionInputs`` for a replay: call ``stored`` after each upsert of nights and
-    ``refresh`` before each detection run."""
+    """``DetectionInputs`` (and ``LatestNights``, as ``latest_nights``) for a replay: call
+    ``stored`` after each upsert of nights and ``refresh`` before each detection run."""
 
     def __init__(self, config: DetectConfig = DEFAULT) -> None:
         self.config = config
-        self.columns = needed_columns(config)
+        self.judged_columns = needed_columns(config)
+        self.columns = [*self.judged_columns, OFFSET]
         self.nights: pl.DataFrame | None = None
         #: everyone's PHQ-9 entries that judging each night reads
         self.phq9: dict[date, pl.DataFrame] = {}
@@ -88,4 +93,27 @@ class StoredWindow:
             self.phq9[day] = load_phq9(session, since=since, config=config)
         chosen = pl.col("patient_id").is_in(patient_ids)
         nights = self.nights.filter(chosen & pl.col("date").is_between(start, day))
-        return nights, self.phq9[day].filter(chosen)
+        return nights.select(self.judged_columns), self.phq9[day].filter(chosen)
+
+    def latest_nights(
+        self, session: Session, *, patient_ids: list[str], since: date
+    ) -> dict[str, tuple[date, int]]:
+        """``api.services.detection.latest_nights`` from the copy: each patient's latest night
+        dated ``since`` or later that has a UTC offset, with that offset."""
+        if self.nights is None or self.first is None or since < self._start(self.first):
+            raise RuntimeError("StoredWindow.refresh(day) must come before the detection job")
+        rows = (
+            self.nights.lazy()
+            .filter(
+                pl.col("date") >= since,
+                pl.col(OFFSET).is_not_null(),
+                pl.col("patient_id").is_in(patient_ids),
+            )
+            .group_by("patient_id")
+            .agg(pl.col("date", OFFSET).sort_by("date").last())
+            .collect()
+        )
+        return {pid: (night, offset) for pid, night, offset in rows.iter_rows()}
+
+    def _start(self, first: date) -> date:
+        return reading_window(first, self.config)[0]

@@ -48,6 +48,16 @@ class DetectionInputs(Protocol):
     ) -> tuple[pl.DataFrame, pl.DataFrame]: ...
 
 
+class LatestNights(Protocol):
+    """Where the detection job finds each patient's latest night with a UTC offset dated
+    ``since`` or later, and that offset: the database (``latest_nights``), or a replay's copy
+    of the stored nights (``api.replay.window``)."""
+
+    def __call__(
+        self, session: Session, *, patient_ids: list[str], since: date
+    ) -> dict[str, tuple[date, int]]: ...
+
+
 def lookback_days(config: DetectConfig) -> int:
     """How many days before ``day`` detect_day reads to judge it: its baseline and evidence
     windows (``history_nights``, the judged night included) and the refractory period before
@@ -66,6 +76,7 @@ def run_detection(
     patient_ids: list[str] | None = None,
     config: DetectConfig = DEFAULT,
     inputs: DetectionInputs | None = None,
+    latest: LatestNights | None = None,
 ) -> list[Alert]:
     """Judges ``day`` (None: each patient's last complete local night, see the module) for
     these patients (None: every patient) and opens the alerts, one active alert per patient
@@ -73,13 +84,14 @@ def run_detection(
 
     Reads only the nights and PHQ-9 entries the judgement depends on (``lookback_days``,
     ``phq9_window_start``), not each patient's whole history, through ``inputs`` (default:
-    ``detection_inputs``, from the database)."""
+    ``detection_inputs``, from the database); each patient's latest night through ``latest``
+    (default: ``latest_nights``, from the database)."""
     session = work.session
     everyone = list(session.scalars(select(Patient.id).order_by(Patient.id)))
     if patient_ids is None:
         patient_ids = everyone
     if day is None:
-        groups = last_complete_nights(session, patient_ids, now=now, config=config)
+        groups = last_complete_nights(session, patient_ids, now=now, config=config, latest=latest)
     else:
         groups = {day: patient_ids}
     opened: list[Alert] = []
@@ -91,12 +103,32 @@ def run_detection(
 
 
 def last_complete_nights(
-    session: Session, patient_ids: list[str], *, now: datetime, config: DetectConfig
+    session: Session,
+    patient_ids: list[str],
+    *,
+    now: datetime,
+    config: DetectConfig,
+    latest: LatestNights | None = None,
 ) -> dict[date, list[str]]:
     """The patients grouped by their last complete local night at ``now`` (see the module):
     the local date at ``now - NIGHT_COMPLETE_AFTER``, or today's local date once that night
     has arrived."""
     since = now.date() - timedelta(days=lookback_days(config))
+    found = (latest or latest_nights)(session, patient_ids=patient_ids, since=since)
+    groups: dict[date, list[str]] = {}
+    for pid in patient_ids:
+        arrived, offset = found.get(pid, (date.min, 0))
+        local_now = now + timedelta(minutes=offset)
+        judged = max((local_now - NIGHT_COMPLETE_AFTER).date(), min(arrived, local_now.date()))
+        groups.setdefault(judged, []).append(pid)
+    return groups
+
+
+def latest_nights(
+    session: Session, *, patient_ids: list[str], since: date
+) -> dict[str, tuple[date, int]]:
+    """Each patient's latest stored night dated ``since`` or later that has a UTC offset, with
+    that offset (0 for a null one); patients with none are left out."""
     latest: dict[str, tuple[date, int]] = {}
     for lo in range(0, len(patient_ids), OFFSET_CHUNK):
         chunk = patient_ids[lo : lo + OFFSET_CHUNK]
@@ -116,13 +148,7 @@ def last_complete_nights(
             )
         )
         latest |= {pid: (night, offset or 0) for pid, night, offset in rows}
-    groups: dict[date, list[str]] = {}
-    for pid in patient_ids:
-        arrived, offset = latest.get(pid, (date.min, 0))
-        local_now = now + timedelta(minutes=offset)
-        judged = max((local_now - NIGHT_COMPLETE_AFTER).date(), min(arrived, local_now.date()))
-        groups.setdefault(judged, []).append(pid)
-    return groups
+    return latest
 
 
 def _judge_day(
@@ -188,6 +214,7 @@ def run_due_detection(
     now: datetime,
     config: DetectConfig = DEFAULT,
     inputs: DetectionInputs | None = None,
+    latest: LatestNights | None = None,
 ) -> list[Alert]:
     """Detection for the patients whose data changed since it last ran, each judged on their
     last complete local night."""
@@ -198,7 +225,12 @@ def run_due_detection(
     if not due:
         return []
     opened = run_detection(
-        work, patient_ids=[pid for pid, _ in due], now=now, config=config, inputs=inputs
+        work,
+        patient_ids=[pid for pid, _ in due],
+        now=now,
+        config=config,
+        inputs=inputs,
+        latest=latest,
     )
     # one UPDATE per distinct mark (a replayed day has one; the live service a few), each over
     # its patients in chunks; a mark set while this ran is newer and stays for the next run

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from api.db import make_session_factory, transaction
 from api.replay.days import ARRIVES_ON, with_arrival
 from api.replay.window import StoredWindow
-from api.services.detection import detection_inputs, lookback_days
+from api.services.detection import detection_inputs, latest_nights, lookback_days
 from api.services.nights import load_nights, store_nights
 from api.services.patients import ensure_patient
 from api.services.phq9 import load_phq9, store_phq9, submit_phq9_many
@@ -116,8 +116,9 @@ def test_a_day_of_submissions_at_once_stores_the_signals_each_answer_gives_alone
 def test_the_replays_copy_of_the_window_holds_the_rows_the_database_gives(
     engine: Engine,
 ) -> None:
-    """StoredWindow (the replay's detection inputs) against detection_inputs, day by day, as
-    nights arrive (a later upload filling a value and a coverage flag of a stored night)."""
+    """StoredWindow (the replay's detection inputs) against detection_inputs and latest_nights,
+    day by day, as nights arrive (a later upload filling a value and a coverage flag of a
+    stored night)."""
     cohort = simulate_cohort(6, 200, 4)
     nights = with_arrival(cohort.nights)
     factory = make_session_factory(engine)
@@ -157,3 +158,8 @@ def test_the_replays_copy_of_the_window_holds_the_rows_the_database_gives(
                 copy = window(s, patient_ids=some, day=night, config=DEFAULT)
                 stored = detection_inputs(s, patient_ids=some, day=night, config=DEFAULT)
                 assert copy[0].equals(stored[0]) and copy[1].equals(stored[1])
+            # the latest night with an offset, which decides the local night each is judged on
+            since = day - timedelta(days=lookback_days(DEFAULT))
+            latest = latest_nights(s, patient_ids=some, since=since)
+            assert window.latest_nights(s, patient_ids=some, since=since) == latest
+            assert len(latest) == len(some)

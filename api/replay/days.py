@@ -165,6 +165,8 @@ def replay_day(
             submit_phq9_many(
                 work, entries=phq9.with_columns(pl.col("answered_at").alias(SUBMITTED_AT))
             )
+            if window is not None:
+                window.answered(session, phq9)
     clock.set(at(day, DETECTION_AT))
     with timings.measure("detection job"):
         for lo in range(0, len(everyone), MARK_CHUNK):

@@ -118,7 +118,7 @@ def test_the_replays_copy_of_the_window_holds_the_rows_the_database_gives(
 ) -> None:
     """StoredWindow (the replay's detection inputs) against detection_inputs and latest_nights,
     day by day, as nights arrive (a later upload filling a value and a coverage flag of a
-    stored night)."""
+    stored night) and answers are submitted (one at an answer time already stored)."""
     cohort = simulate_cohort(6, 200, 4)
     nights = with_arrival(cohort.nights)
     factory = make_session_factory(engine)
@@ -129,7 +129,9 @@ def test_the_replays_copy_of_the_window_holds_the_rows_the_database_gives(
             ensure_patient(s, patient_id=pid, team_name="t", now=T0)
         early = nights.filter(pl.col(ARRIVES_ON) < first).drop(ARRIVES_ON)
         store_nights(s, patient_id=None, nights=early, now=T0)
-        for (pid,), rows in cohort.phq9.partition_by("patient_id", as_dict=True).items():
+        answered = pl.col("answered_at").dt.date()
+        earlier = cohort.phq9.filter(answered < first)
+        for (pid,), rows in earlier.partition_by("patient_id", as_dict=True).items():
             store_phq9(s, patient_id=str(pid), entries=rows, now=T0)
     window = StoredWindow(DEFAULT)
     for offset in range(50):
@@ -151,6 +153,15 @@ def test_the_replays_copy_of_the_window_holds_the_rows_the_database_gives(
                 )
             store_nights(s, patient_id=None, nights=arriving, now=now)
             window.stored(s, arriving)
+            answers = cohort.phq9.filter(answered == day)
+            if offset == 20:
+                # an answer time stored before: the stored entry stays
+                answers = pl.concat(
+                    [answers, earlier.tail(1).with_columns(pl.lit(27, pl.Int8).alias("total"))]
+                )
+            work = UnitOfWork(s)
+            submit_phq9_many(work, entries=answers.with_columns(submitted_at=pl.col("answered_at")))
+            window.answered(s, answers)
             window.refresh(s, day=day)
             some = ids[offset % 3 :: 2]
             # a patient's last complete local night may be the UTC day before or after

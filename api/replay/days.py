@@ -8,7 +8,11 @@ Each simulated day is one transaction, in the order the live service would see i
 * every PHQ-9 entry answered that day (UTC: the replay's days are the service's clock) is
   submitted at its own answer time and judged at once, through ``submit_phq9_many``: the code of
   the PHQ-9 route's ``submit_phq9``, given the day's submissions together. The rules judge it on
-  the patient's local date (``detect.phq9_rules.answered_on``), as the live service does;
+  the patient's local date (``detect.phq9_rules.answered_on``), as the live service does. An
+  answer reaches the service at its answer time, so one given after ``DETECTION_AT`` (noon of
+  the next local day at UTC+13, whose night the sweep already judges; 08:00 in Tokyo, 18:00 in
+  New York) is submitted after the sweep, and one after ``CARE_TEAM_AT`` after the care
+  team's round, not before them as its UTC date alone would have it;
 * at ``DETECTION_AT`` the scheduler's nightly sweep judges the day for every patient, those
   who sent nothing included (a wearable that stops syncing is told by its silence), through
   the detection job (``run_due_detection`` with every patient marked), opening alerts and
@@ -155,19 +159,15 @@ def replay_day(
             if window is not None:
                 window.stored(session, nights)
             mark_due(session, nights["patient_id"].unique().sort().to_list(), now=clock.now())
-    if phq9 is not None and phq9.height:
-        latest = phq9["answered_at"].max()  # the day's answers all have their time
-        if isinstance(latest, datetime):
-            clock.set(latest)
-        with timings.measure("submit PHQ-9"):
-            # every answer submitted at its own answer time, as one submit_phq9 call per
-            # patient and answer time would, judged in the order they were answered
-            submit_phq9_many(
-                work, entries=phq9.with_columns(pl.col("answered_at").alias(SUBMITTED_AT))
-            )
-            if window is not None:
-                window.answered(session, phq9)
-    clock.set(at(day, DETECTION_AT))
+    sweep, rounds = at(day, DETECTION_AT), at(day, CARE_TEAM_AT)
+    answered = pl.col("answered_at")
+    if phq9 is not None:
+        before = phq9.filter(answered < sweep)
+        submit_answers(work, before, clock, timings)
+        if window is not None:
+            with timings.measure("submit PHQ-9"):
+                window.answered(session, before)
+    clock.set(sweep)
     with timings.measure("detection job"):
         for lo in range(0, len(everyone), MARK_CHUNK):
             mark_due(session, everyone[lo : lo + MARK_CHUNK], now=clock.now())
@@ -181,12 +181,35 @@ def replay_day(
         )
         # the nightly sweep's calendar notes for the team, which alert no one
         note_calendar(session, day=day, now=clock.now(), inputs=window)
+    if phq9 is not None:
+        late = answered < rounds if policy is not None else answered.is_not_null()
+        submit_answers(work, phq9.filter(answered >= sweep, late), clock, timings)
     if policy is not None:
-        clock.set(at(day, CARE_TEAM_AT))
+        clock.set(rounds)
         with timings.measure("care team"):
             resolve_stale(
                 work, day=day, after=policy.after, principal=policy.principal, now=clock.now()
             )
+        if phq9 is not None:
+            submit_answers(work, phq9.filter(answered >= rounds), clock, timings)
+    if phq9 is not None and window is not None:
+        with timings.measure("submit PHQ-9"):
+            # the window is read at the next sweep: the answers after this one, at once
+            window.answered(session, phq9.filter(answered >= sweep))
+
+
+def submit_answers(
+    work: UnitOfWork, phq9: pl.DataFrame, clock: FixedClock, timings: Timings
+) -> None:
+    """Submits every answer at its own answer time, as one submit_phq9 call per patient and
+    answer time would, judged in the order they were answered."""
+    if phq9.height == 0:
+        return
+    latest = phq9["answered_at"].max()  # the day's answers all have their time
+    if isinstance(latest, datetime):
+        clock.set(latest)
+    with timings.measure("submit PHQ-9"):
+        submit_phq9_many(work, entries=phq9.with_columns(pl.col("answered_at").alias(SUBMITTED_AT)))
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 The live side is driven through the real API under the same kind of simulated clock: each day
 every patient uploads their Garmin export as it stands that day (a zip, processed by the upload
 worker), answers the PHQ-9 through POST /phq9 at the minute they answered it, and the
-scheduler's detection job runs at the day's end. With the replay's care-team policy on, a
-coordinator then resolves through POST /v1/alerts/{id}/resolve every alert that first fired
-that many days ago, as the replay's care team does.
+scheduler's detection job runs at 23:00 UTC. With the replay's care-team policy on, a
+coordinator then resolves through POST /v1/alerts/{id}/resolve, at 23:30 UTC, every alert that
+first fired that many days ago, as the replay's care team does. An answer given after the
+detection job or the coordinator's round is posted after it.
 """
 
 from __future__ import annotations
@@ -137,20 +138,27 @@ def live_alerts(tmp_path: Path, resolve_after: int | None) -> pl.DataFrame:
                 )
                 assert sent.status_code == 202, sent.text
             worker.drain()
-            for answered_at, entry in answers:
-                if answered_at.astimezone(UTC).date() != day:
-                    continue
-                clock.set(answered_at)
-                auth = {"Authorization": f"Bearer {patient_tokens[entry['patient_id']]}"}
-                posted = client.post(
-                    f"/v1/patients/{entry['patient_id']}/phq9", json=entry, headers=auth
-                )
-                assert posted.status_code == 201, posted.text
+
+            def answer_until(end: datetime, day: date = day) -> None:
+                """Posts the day's answers given before ``end``, each at its answer time."""
+                while answers and answers[0][0] < end:
+                    answered_at, entry = answers.pop(0)
+                    if answered_at.astimezone(UTC).date() < day:
+                        continue  # before the first day: the replay stores it as history
+                    clock.set(answered_at)
+                    auth = {"Authorization": f"Bearer {patient_tokens[entry['patient_id']]}"}
+                    posted = client.post(
+                        f"/v1/patients/{entry['patient_id']}/phq9", json=entry, headers=auth
+                    )
+                    assert posted.status_code == 201, posted.text
+
+            answer_until(datetime.combine(day, time(23), UTC))
             clock.set(datetime.combine(day, time(23), UTC))
             scheduler.detect_due()
             # the nightly sweep over every patient, which the replay runs at each day's end
             scheduler.detect_everyone()
             if resolve_after:
+                answer_until(datetime.combine(day, time(23, 30), UTC))
                 clock.set(datetime.combine(day, time(23, 30), UTC))
                 due = (day - timedelta(days=resolve_after)).isoformat()
                 for status in ("open", "acknowledged"):
@@ -161,6 +169,7 @@ def live_alerts(tmp_path: Path, resolve_after: int | None) -> pl.DataFrame:
                             headers={"Authorization": f"Bearer {coordinator}"},
                         )
                         assert resolved.status_code == 200, resolved.text
+            answer_until(datetime.combine(day + timedelta(days=1), time(0), UTC))
         rows = alert_pages(client, coordinator)
     frame = pl.DataFrame(rows).select(COMPARED) if rows else pl.DataFrame(schema=COMPARED)
     return frame.with_columns(

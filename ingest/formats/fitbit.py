@@ -186,8 +186,7 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
         return _from_batch(batch[member.display], member, options)
     frame = _read_series(member, options, RESTING_SCHEMA)
     frame = frame.with_row_index("record").unnest("value")
-    placeholder = _RESTING_PLACEHOLDER
-    empty_days = frame.filter(placeholder)
+    empty_days = frame.filter(_RESTING_PLACEHOLDER)
     if empty_days.height:
         options.skips.skip(
             member.display,
@@ -195,10 +194,8 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
             RESTING_PLACEHOLDER,
             empty_days.height,
         )
-    frame = frame.filter(~placeholder)
-    day = frame["date"].str.strptime(pl.Date, US_DATE, strict=False)
-    if day.has_nulls():
-        day = day.fill_null(frame["date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    frame = frame.filter(~_RESTING_PLACEHOLDER)
+    day = _resting_days(frame["date"])
     bad = day.is_null().arg_true()
     if len(bad):
         raise InvalidValueError(
@@ -213,6 +210,15 @@ def parse_resting_heart_rate(member: Member, options: ParseOptions) -> pl.DataFr
         unit=pl.lit("bpm"),
     )
     return to_samples(frame, options, SOURCE)
+
+
+def _resting_days(dates: pl.Series) -> pl.Series:
+    """``value.date`` as dates: MM/DD/YY as Fitbit writes it, else ISO as research copies do;
+    null where it is neither."""
+    day = dates.str.strptime(pl.Date, US_DATE, strict=False)
+    if day.has_nulls():
+        day = day.fill_null(dates.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    return day
 
 
 def parse_steps(member: Member, options: ParseOptions) -> pl.DataFrame:
@@ -321,9 +327,8 @@ def _resting_batch(options: ParseOptions) -> dict[str, _Part]:
             return {}
         members, sizes, frame = read
         frame = frame.unnest("value")
-        placeholder = _RESTING_PLACEHOLDER
         empty_days = (
-            frame.filter(placeholder)
+            frame.filter(_RESTING_PLACEHOLDER)
             .group_by("file", maintain_order=True)
             .agg(pl.col("record").first(), pl.col("dateTime").first(), pl.len())
         )
@@ -331,10 +336,8 @@ def _resting_batch(options: ParseOptions) -> dict[str, _Part]:
             file: (f"record {record} ({moment})", count)
             for file, record, moment, count in empty_days.iter_rows()
         }
-        frame = frame.filter(~placeholder)
-        day = frame["date"].str.strptime(pl.Date, US_DATE, strict=False)
-        if day.has_nulls():
-            day = day.fill_null(frame["date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+        frame = frame.filter(~_RESTING_PLACEHOLDER)
+        day = _resting_days(frame["date"])
         if day.has_nulls():
             return {}
         frame = _with_offsets(
